@@ -1,0 +1,37 @@
+# Two commands on a fresh machine (Python 3.11, Node 20 with npm):
+#   make run    serve the API on the embedded local backends at http://127.0.0.1:$${PORT:-7071}
+#   make test   install everything, start the emulators, run the whole suite, stop them
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 7071
+LOCAL_DATA_DIR ?= .local
+export PORT LOCAL_DATA_DIR
+
+.PHONY: run test bench clean help
+
+help:
+	@echo "make run | make test | make bench | make clean"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m scripts.serve_local
+
+test: $(VENV)/.installed node_modules/.installed
+	$(PY) scripts/with_emulators.py $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

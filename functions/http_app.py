@@ -1,0 +1,76 @@
+"""Assembles the HTTP API (FastAPI) from the routers in this package.
+
+Cheap at import and at `create_api()`: settings are read from the environment (no network) and the
+container of adapters is built on the first request. If the settings are invalid (for example the
+local issuer asked for in azure mode), the app still imports and answers every request with a 503
+problem, and the reason is logged: in Azure an import error would mean zero functions and no
+visible error."""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from fastapi import FastAPI
+from pydantic import ValidationError
+
+from shared_code.container import Container, LazyContainer, container_from_environment
+from shared_code.http import problems
+from shared_code.http.middleware import RequestContextMiddleware
+from shared_code.observability import configure_logging
+from shared_code.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Backend of a patient-led teledermatology service. Patients keep dated photographs of a
+skin problem in folders and share a folder with a clinic for a time and purposes they choose.
+Every error is RFC 9457 `application/problem+json`. Lists are paged with `limit` and `continuation`."""
+
+
+def create_api(container_factory: Callable[[], Container] | None = None, settings: Settings | None = None) -> FastAPI:
+    try:
+        settings = settings or Settings()
+    except ValidationError as exc:
+        return _misconfigured(exc)
+    configure_logging(settings.log_level, stream=None if settings.is_local else False)
+
+    app = FastAPI(title="Teledermatology API", version="1.0.0", description=DESCRIPTION,
+                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.container = LazyContainer(container_factory or container_from_environment)
+    problems.install(app)
+
+    from functions import api_dev, api_folders, api_health, api_me
+
+    app.include_router(api_health.router)
+    app.include_router(api_me.router)
+    app.include_router(api_folders.router)
+    if settings.local_issuer:
+        app.include_router(api_dev.router)
+
+    app.add_middleware(RequestContextMiddleware, limit_for=_body_limit(settings))
+    return app
+
+
+def _body_limit(settings: Settings):
+    def limit_for(path: str, method: str) -> int:
+        # Image bytes only on the direct-upload route and the local upload URL; JSON elsewhere.
+        if method in ("POST", "PUT") and (path.endswith("/images") or path.startswith("/api/local-uploads/")):
+            return settings.max_upload_bytes
+        return settings.max_json_bytes
+
+    return limit_for
+
+
+def _misconfigured(error: ValidationError) -> FastAPI:
+    configure_logging("INFO", stream=False)
+    reasons = "; ".join(str(e.get("msg")) for e in error.errors())
+    log.critical("invalid settings, serving 503 only: %s", reasons)
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    problems.install(app)
+
+    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unavailable(path: str):
+        raise problems.Problem(503, "service-misconfigured", "Service misconfigured",
+                               "The service's settings are invalid; operations have been told in the log.")
+
+    return app

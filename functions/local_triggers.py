@@ -1,0 +1,52 @@
+"""Local mode: drives the non-HTTP triggers in-process, calling the very handlers that the
+Blueprints in this package hand to the Functions host in Azure.
+
+- queue triggers: poll the embedded durable queue, same visibility and poison rules as Azure;
+- timer triggers: run on their schedule's interval;
+- blob (Event Grid) triggers: invoked by the local upload endpoint right after the PUT.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from shared_code.container import Container
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LocalJob:
+    name: str
+    every_seconds: float
+    run: Callable[[Container], None]
+
+
+def local_jobs() -> list[LocalJob]:
+    """Every trigger area contributes its jobs here."""
+    return []
+
+
+def start_local_triggers(container: Container) -> Callable[[], None]:
+    stopping = threading.Event()
+    threads = []
+    for job in local_jobs():
+        def loop(job: LocalJob = job) -> None:
+            while not stopping.wait(job.every_seconds):
+                try:
+                    job.run(container)
+                except Exception:  # noqa: BLE001 - a failing job must not stop the others
+                    log.exception("local trigger %s failed", job.name)
+
+        thread = threading.Thread(target=loop, name=f"trigger-{job.name}", daemon=True)
+        thread.start()
+        threads.append(thread)
+
+    def stop() -> None:
+        stopping.set()
+        for thread in threads:
+            thread.join(timeout=5)
+
+    return stop

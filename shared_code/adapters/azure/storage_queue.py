@@ -1,0 +1,45 @@
+"""Azure adapter of the queue port: azure-storage-queue. Only imported when azure adapters are built."""
+from __future__ import annotations
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.storage.queue import QueueServiceClient
+
+from shared_code.ports.errors import NotFound
+from shared_code.ports.queues import Message
+
+
+class AzureQueue:
+    def __init__(self, service: QueueServiceClient):
+        self._service = service
+
+    def _queue(self, name: str):
+        return self._service.get_queue_client(name)
+
+    def send(self, queue: str, body: str, *, visibility_timeout: int = 0) -> None:
+        self._queue(queue).send_message(body, visibility_timeout=visibility_timeout or None)
+
+    def receive(self, queue: str, *, max_messages: int = 16, visibility_timeout: int = 30) -> list[Message]:
+        pages = self._queue(queue).receive_messages(
+            messages_per_page=max_messages, visibility_timeout=visibility_timeout, max_messages=max_messages
+        )
+        return [Message(m.id, m.pop_receipt, m.content, m.dequeue_count) for m in pages]
+
+    def delete(self, queue: str, message: Message) -> None:
+        try:
+            self._queue(queue).delete_message(message.id, message.pop_receipt)
+        except ResourceNotFoundError:
+            raise NotFound(message.id) from None
+        except HttpResponseError as exc:
+            # A stale pop receipt: the message was received again by someone else. Same as gone.
+            if getattr(exc, "error_code", None) == "PopReceiptMismatch":
+                raise NotFound(message.id) from None
+            raise
+
+    def peek(self, queue: str, *, max_messages: int = 32) -> list[Message]:
+        return [
+            Message(m.id, "", m.content, m.dequeue_count)
+            for m in self._queue(queue).peek_messages(max_messages=max_messages)
+        ]
+
+    def check(self) -> None:
+        self._service.get_service_properties()

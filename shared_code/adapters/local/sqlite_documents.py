@@ -1,0 +1,160 @@
+"""Embedded document store: SQLite (WAL), one table, JSON bodies, ETags as random tokens.
+
+Paging is keyset-based on (order value, id) and the continuation is opaque to callers, like
+Cosmos DB's own continuation tokens."""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from shared_code.adapters.local.sqlite_util import SqliteDatabase
+from shared_code.ports.documents import Page, Query, ReadCounter, Stored
+from shared_code.ports.errors import Conflict, NotFound, PreconditionFailed
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    container TEXT NOT NULL,
+    pk TEXT NOT NULL,
+    id TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (container, pk, id)
+) WITHOUT ROWID;
+"""
+
+
+def _new_etag() -> str:
+    return f'"{uuid.uuid4()}"'
+
+
+def _encode_continuation(value: Any, id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([value, id]).encode()).decode()
+
+
+def _decode_continuation(token: str) -> tuple[Any, str]:
+    try:
+        value, id = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except Exception as exc:  # noqa: BLE001 - any malformed token is the caller's error
+        raise ValueError("malformed continuation token") from exc
+    if not isinstance(id, str):
+        raise ValueError("malformed continuation token")
+    return value, id
+
+
+class SqliteDocumentStore:
+    def __init__(self, path: Path):
+        self._db = SqliteDatabase(path, _SCHEMA)
+        self.reads = ReadCounter()
+
+    def read(self, container: str, partition_key: str, id: str) -> Stored:
+        self.reads.count("point")
+        row = self._db.connect().execute(
+            "SELECT body, etag FROM documents WHERE container=? AND pk=? AND id=?", (container, partition_key, id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(id)
+        return Stored(json.loads(row[0]), row[1])
+
+    def create(self, container: str, partition_key: str, doc: dict[str, Any]) -> Stored:
+        etag = _new_etag()
+        with self._db.transaction() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO documents (container, pk, id, etag, body) VALUES (?,?,?,?,?)",
+                    (container, partition_key, doc["id"], etag, json.dumps(doc)),
+                )
+            except Exception as exc:
+                if "UNIQUE" in str(exc):
+                    raise Conflict(doc["id"]) from exc
+                raise
+        return Stored(doc, etag)
+
+    def replace(self, container: str, partition_key: str, doc: dict[str, Any], if_match: str | None) -> Stored:
+        etag = _new_etag()
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT etag FROM documents WHERE container=? AND pk=? AND id=?", (container, partition_key, doc["id"])
+            ).fetchone()
+            if row is None:
+                raise NotFound(doc["id"])
+            if if_match is not None and row[0] != if_match:
+                raise PreconditionFailed(doc["id"])
+            conn.execute(
+                "UPDATE documents SET etag=?, body=? WHERE container=? AND pk=? AND id=?",
+                (etag, json.dumps(doc), container, partition_key, doc["id"]),
+            )
+        return Stored(doc, etag)
+
+    def upsert(self, container: str, partition_key: str, doc: dict[str, Any]) -> Stored:
+        etag = _new_etag()
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO documents (container, pk, id, etag, body) VALUES (?,?,?,?,?) "
+                "ON CONFLICT (container, pk, id) DO UPDATE SET etag=excluded.etag, body=excluded.body",
+                (container, partition_key, doc["id"], etag, json.dumps(doc)),
+            )
+        return Stored(doc, etag)
+
+    def delete(self, container: str, partition_key: str, id: str, if_match: str | None = None) -> None:
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT etag FROM documents WHERE container=? AND pk=? AND id=?", (container, partition_key, id)
+            ).fetchone()
+            if row is None:
+                raise NotFound(id)
+            if if_match is not None and row[0] != if_match:
+                raise PreconditionFailed(id)
+            conn.execute("DELETE FROM documents WHERE container=? AND pk=? AND id=?", (container, partition_key, id))
+
+    def query(self, container: str, query: Query) -> Page:
+        self.reads.count("query")
+        where = ["container = ?", "pk = ?"]
+        params: list[Any] = [container, query.partition_key]
+        for field, value in query.equals.items():
+            _check_field(field)
+            where.append(f"json_extract(body, '$.{field}') IS ?")
+            params.append(_sqlite_value(value))
+        _check_field(query.order_by)
+        order_expr = f"json_extract(body, '$.{query.order_by}')"
+        direction = "DESC" if query.descending else "ASC"
+        if query.continuation:
+            value, last_id = _decode_continuation(query.continuation)
+            op = "<" if query.descending else ">"
+            where.append(f"({order_expr} {op} ? OR ({order_expr} IS ? AND id {op} ?))")
+            params += [_sqlite_value(value), _sqlite_value(value), last_id]
+        sql = (
+            f"SELECT body, etag, {order_expr} FROM documents WHERE {' AND '.join(where)} "
+            f"ORDER BY {order_expr} {direction}, id {direction} LIMIT ?"
+        )
+        params.append(query.limit + 1)
+        rows = self._db.connect().execute(sql, params).fetchall()
+        items = [Stored(json.loads(body), etag) for body, etag, _ in rows[: query.limit]]
+        continuation = None
+        if len(rows) > query.limit:
+            last = items[-1].doc
+            continuation = _encode_continuation(last.get(query.order_by), last["id"])
+        return Page(items, continuation)
+
+    def delete_partition(self, container: str, partition_key: str) -> int:
+        with self._db.transaction() as conn:
+            cursor = conn.execute("DELETE FROM documents WHERE container=? AND pk=?", (container, partition_key))
+            return cursor.rowcount
+
+    def check(self) -> None:
+        self._db.connect().execute("SELECT 1").fetchone()
+
+
+def _check_field(name: str) -> None:
+    # Field names come from code, never from clients; refuse anything that is not a plain name.
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"bad field name {name!r}")
+
+
+def _sqlite_value(value: Any) -> Any:
+    # json_extract returns 1/0 for JSON booleans.
+    if isinstance(value, bool):
+        return int(value)
+    return value

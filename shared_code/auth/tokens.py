@@ -1,0 +1,123 @@
+"""Bearer-token validation with PyJWT: one code path for every trusted issuer, production or local.
+
+A token is accepted only if its `iss` names a configured issuer exactly, its header names an
+asymmetric algorithm we allow and a `kid` that issuer publishes, and its signature, `aud`, `exp`,
+`nbf` and `iat` all check out. Every failure is the same `InvalidToken` (401): the caller learns
+nothing about which check failed, the log records the reason without the token.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
+
+import jwt
+
+from shared_code.auth.principal import PATIENT, TOKEN_ROLES, Principal
+
+log = logging.getLogger(__name__)
+
+# Asymmetric only: an HS256 token "signed" with a public key, or alg=none, never matches.
+ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384")
+LEEWAY_SECONDS = 30
+
+
+class InvalidToken(Exception):
+    pass
+
+
+KeyLookup = Callable[[str], Any]  # kid -> public key, raising KeyError when unknown
+
+
+@dataclass(frozen=True)
+class TrustedIssuer:
+    """One identity provider we accept tokens from.
+
+    `role_mode`: `patient` — every valid token is a patient (the patients' identity provider);
+    `roles_claim` — roles come from the token's `roles` claim (Entra ID app roles for the workforce;
+    the local issuer too), limited to the roles this service knows.
+    `email_verified_by_issuer`: the workforce tenant manages its users' e-mail addresses, so its
+    `email`/`preferred_username` is trusted; otherwise only an `email` with `email_verified: true`.
+    """
+
+    name: str
+    issuer: str
+    audience: str
+    key_for_kid: KeyLookup
+    role_mode: Literal["patient", "roles_claim"]
+    email_verified_by_issuer: bool = False
+
+
+def jwks_key_lookup(jwks_uri: str) -> KeyLookup:
+    """Keys from a JWKS URI, fetched on first use (never at import) and cached by PyJWKClient."""
+    client: jwt.PyJWKClient | None = None
+
+    def lookup(kid: str) -> Any:
+        nonlocal client
+        if client is None:
+            client = jwt.PyJWKClient(jwks_uri, cache_keys=True, lifespan=3600, timeout=5)
+        try:
+            return client.get_signing_key(kid).key
+        except jwt.PyJWKClientError as exc:
+            raise KeyError(kid) from exc
+
+    return lookup
+
+
+class TokenValidator:
+    def __init__(self, issuers: list[TrustedIssuer]):
+        self._issuers = {i.issuer: i for i in issuers}
+
+    def validate(self, token: str) -> Principal:
+        try:
+            return self._validate(token)
+        except InvalidToken:
+            raise
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
+            log.info("token refused: %s", type(exc).__name__)
+            raise InvalidToken() from None
+
+    def _validate(self, token: str) -> Principal:
+        header = jwt.get_unverified_header(token)
+        alg, kid = header.get("alg"), header.get("kid")
+        if alg not in ALLOWED_ALGORITHMS or not isinstance(kid, str):
+            log.info("token refused: algorithm or kid not acceptable")
+            raise InvalidToken()
+        unverified = jwt.decode(token, options={"verify_signature": False})
+        trusted = self._issuers.get(unverified.get("iss"))
+        if trusted is None:
+            log.info("token refused: issuer not trusted")
+            raise InvalidToken()
+        key = trusted.key_for_kid(kid)
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=list(ALLOWED_ALGORITHMS),
+            audience=trusted.audience,
+            issuer=trusted.issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"], "verify_nbf": True},
+        )
+        return _principal(trusted, claims)
+
+
+def _principal(trusted: TrustedIssuer, claims: dict[str, Any]) -> Principal:
+    if trusted.role_mode == "patient":
+        roles = frozenset({PATIENT})
+    else:
+        raw = claims.get("roles") or []
+        roles = frozenset(r for r in raw if isinstance(r, str)) & TOKEN_ROLES
+    email = claims.get("email")
+    if trusted.email_verified_by_issuer:
+        email = email or claims.get("preferred_username")
+    elif claims.get("email_verified") is not True:
+        email = None
+    return Principal(
+        issuer=trusted.issuer,
+        subject=str(claims["sub"]),
+        roles=roles,
+        name=claims.get("name"),
+        email=email.strip().lower() if isinstance(email, str) and "@" in email else None,
+        object_id=claims.get("oid"),
+        issuer_name=trusted.name,
+    )

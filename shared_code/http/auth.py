@@ -1,0 +1,69 @@
+"""FastAPI dependencies: who is calling, and the coarse role gates. Fine-grained who-may-see-what
+for clinicians lives in `shared_code.access`; a patient only ever reaches their own partition."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared_code.auth.principal import CLINICIAN, PATIENT, PLATFORM_ADMIN, Principal
+from shared_code.auth.tokens import InvalidToken
+from shared_code.container import Container
+from shared_code.problems import Problem
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT from a trusted issuer (or, locally, POST /api/dev/tokens).")
+
+_UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+def container(request: Request) -> Container:
+    return request.app.state.container.get()
+
+
+def optional_principal(request: Request,
+                       credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal | None:
+    if credentials is None:
+        if request.headers.get("authorization"):
+            raise Problem(401, "invalid-token", "Invalid token", "The Authorization header must be 'Bearer <token>'.",
+                          headers=_UNAUTHENTICATED)
+        return None
+    try:
+        return container(request).tokens.validate(credentials.credentials)
+    except InvalidToken:
+        raise Problem(401, "invalid-token", "Invalid token",
+                      "The bearer token is not valid (signature, issuer, audience or lifetime).",
+                      headers=_UNAUTHENTICATED) from None
+
+
+def principal(p: Principal | None = Depends(optional_principal)) -> Principal:
+    if p is None:
+        raise Problem(401, detail="Send 'Authorization: Bearer <token>'.", headers={"WWW-Authenticate": "Bearer"})
+    return p
+
+
+def _role(role: str):
+    def gate(p: Principal = Depends(principal)) -> Principal:
+        if not p.has(role):
+            raise Problem(403, "role-required", "Role required", f"This needs the '{role}' role.")
+        return p
+
+    return gate
+
+
+require_patient = _role(PATIENT)
+require_clinician = _role(CLINICIAN)
+require_platform_admin = _role(PLATFORM_ADMIN)
+
+
+@dataclass(frozen=True)
+class PatientCaller:
+    principal: Principal
+    patient_id: str
+    account: dict
+
+
+def patient_with_account(request: Request, p: Principal = Depends(require_patient)) -> PatientCaller:
+    """A patient whose account exists and is not being erased."""
+    pid = p.patient_id
+    return PatientCaller(p, pid, container(request).accounts.require(pid))

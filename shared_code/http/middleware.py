@@ -1,0 +1,94 @@
+"""Pure-ASGI middleware: request id, body size limits, and one structured access-log line.
+
+Body limits are enforced on the bytes actually received (a lying or absent Content-Length does not
+help), before any handler parses them: 413 problem+json, nothing changed."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from shared_code.http.problems import MEDIA_TYPE, problem_body
+from shared_code.observability import request_id
+
+log = logging.getLogger("telederm.access")
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _send_problem(send, status: int, slug: str, title: str, detail: str, rid: str) -> None:
+    body = json.dumps(problem_body(status, slug, title, detail)).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", rid.encode()), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestContextMiddleware:
+    """`limit_for(path, method)` gives the largest body a route accepts."""
+
+    def __init__(self, app, limit_for):
+        self.app = app
+        self.limit_for = limit_for
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        limit = self.limit_for(scope["path"], scope["method"])
+        try:
+            declared = headers.get(b"content-length")
+            if declared is not None and (not declared.isdigit() or int(declared) > limit):
+                status_holder["status"] = 413
+                return await _send_problem(send, 413, "payload-too-large", "Payload too large",
+                                           f"The body may be at most {limit} bytes.", rid)
+            received = 0
+
+            async def limited_receive():
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > limit:
+                        raise BodyTooLarge()
+                return message
+
+            response_started = False
+
+            async def send_with_id(message):
+                nonlocal response_started
+                if message["type"] == "http.response.start":
+                    response_started = True
+                    status_holder["status"] = message["status"]
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                await send(message)
+
+            try:
+                await self.app(scope, limited_receive, send_with_id)
+            except BodyTooLarge:
+                status_holder["status"] = 413
+                if not response_started:
+                    await _send_problem(send, 413, "payload-too-large", "Payload too large",
+                                        f"The body may be at most {limit} bytes.", rid)
+        finally:
+            route = scope.get("route")
+            # The route template, never the raw path's query string (it may carry a note or a code).
+            log.info("request", extra={
+                "event": "http.request", "method": scope["method"],
+                "route": getattr(route, "path", None) or scope["path"],
+                "status": status_holder["status"],
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            })
+            request_id.reset(token)

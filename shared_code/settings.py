@@ -1,0 +1,124 @@
+"""The one settings model: every environment variable the service reads, in one place.
+
+`local.settings.example.json` and `infra/` (the Function App's app settings) set exactly these names;
+`tests/infra` proves the Bicep provides every one that azure mode requires.
+
+Mode `local`: embedded backends (files, SQLite, a local KEK file, the local outbox) under
+LOCAL_DATA_DIR, and the local token issuer. Mode `azure`: managed identity everywhere, service URIs
+only, no keys, and the local issuer is refused.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Names shared by the code and the Bicep (tests/infra compares them with infra/).
+IMAGES_CONTAINER = "images"
+INCOMING_CONTAINER = "incoming"
+NOTIFICATIONS_QUEUE = "notifications"
+NOTIFICATIONS_POISON_QUEUE = "notifications-poison"
+# Cosmos DB containers; every one is partitioned on /pk.
+PATIENTS = "patients"
+CLINICS = "clinics"
+DIRECTORY = "directory"
+AUDIT = "audit"
+DOCUMENT_CONTAINERS = (PATIENTS, CLINICS, DIRECTORY, AUDIT)
+PARTITION_KEY_PATH = "/pk"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    app_mode: Literal["local", "azure"] = Field("local", alias="APP_MODE")
+    local_data_dir: Path = Field(Path(".local"), alias="LOCAL_DATA_DIR")
+    # Where clients reach this API (upload URLs are built on it) and where clinicians open the portal.
+    public_base_url: str = Field("http://127.0.0.1:7071", alias="PUBLIC_BASE_URL")
+    portal_base_url: str = Field("http://127.0.0.1:3000", alias="PORTAL_BASE_URL")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+
+    # --- Azure services (identity-based; the same names the Functions host reads) ---
+    azure_client_id: str | None = Field(None, alias="AZURE_CLIENT_ID")  # user-assigned identity
+    blob_service_uri: str | None = Field(None, alias="AzureWebJobsStorage__blobServiceUri")
+    queue_service_uri: str | None = Field(None, alias="AzureWebJobsStorage__queueServiceUri")
+    cosmos_endpoint: str | None = Field(None, alias="COSMOS_ENDPOINT")
+    cosmos_database: str = Field("telederm", alias="COSMOS_DATABASE")
+    key_vault_uri: str | None = Field(None, alias="KEY_VAULT_URI")
+    kek_name: str = Field("patient-kek", alias="KEK_NAME")
+    kek_algorithm: Literal["RSA-OAEP-256", "A256KW"] = Field("RSA-OAEP-256", alias="KEK_ALGORITHM")
+
+    # --- Token issuers. Patients: an external identity provider (e.g. NHS login / Entra External ID);
+    #     workforce: the trust's Entra ID tenant, roles from app roles in the `roles` claim. ---
+    patient_issuer: str | None = Field(None, alias="PATIENT_ISSUER")
+    patient_jwks_uri: str | None = Field(None, alias="PATIENT_JWKS_URI")
+    patient_audience: str | None = Field(None, alias="PATIENT_AUDIENCE")
+    workforce_issuer: str | None = Field(None, alias="WORKFORCE_ISSUER")
+    workforce_jwks_uri: str | None = Field(None, alias="WORKFORCE_JWKS_URI")
+    workforce_audience: str | None = Field(None, alias="WORKFORCE_AUDIENCE")
+    # The local development issuer: on by default in local mode; startup refuses it in azure mode.
+    local_issuer_enabled: bool | None = Field(None, alias="LOCAL_ISSUER_ENABLED")
+
+    # --- Mail (Microsoft Graph sendMail with client credentials; secret from Key Vault) ---
+    mail_sender: Literal["outbox", "graph"] = Field("outbox", alias="MAIL_SENDER")
+    graph_tenant_id: str | None = Field(None, alias="GRAPH_TENANT_ID")
+    graph_client_id: str | None = Field(None, alias="GRAPH_CLIENT_ID")
+    graph_sender_address: str | None = Field(None, alias="GRAPH_SENDER_ADDRESS")
+    graph_secret_name: str = Field("graph-client-secret", alias="GRAPH_SECRET_NAME")
+
+    # --- Limits ---
+    max_upload_bytes: int = Field(40 * 1024 * 1024, alias="MAX_UPLOAD_BYTES", gt=0)
+    max_json_bytes: int = Field(64 * 1024, alias="MAX_JSON_BYTES", gt=0)
+    upload_url_minutes: int = Field(15, alias="UPLOAD_URL_MINUTES", ge=1, le=15)
+    patient_key_cache_seconds: int = Field(300, alias="PATIENT_KEY_CACHE_SECONDS", ge=0)
+    notification_max_attempts: int = Field(5, alias="NOTIFICATION_MAX_ATTEMPTS", ge=1)
+
+    @model_validator(mode="after")
+    def _mode_rules(self) -> "Settings":
+        if self.app_mode == "azure":
+            if self.local_issuer_enabled:
+                raise ValueError("LOCAL_ISSUER_ENABLED is refused when APP_MODE=azure")
+            missing = [name for name, value in self.azure_required().items() if not value]
+            if missing:
+                raise ValueError("APP_MODE=azure needs " + ", ".join(missing))
+            if self.mail_sender != "graph":
+                raise ValueError("APP_MODE=azure sends mail through Graph: set MAIL_SENDER=graph")
+        return self
+
+    def azure_required(self) -> dict[str, str | None]:
+        """The settings azure mode cannot start without (tests/infra checks the Bicep sets them)."""
+        return {
+            "AzureWebJobsStorage__blobServiceUri": self.blob_service_uri,
+            "AzureWebJobsStorage__queueServiceUri": self.queue_service_uri,
+            "COSMOS_ENDPOINT": self.cosmos_endpoint,
+            "KEY_VAULT_URI": self.key_vault_uri,
+            "AZURE_CLIENT_ID": self.azure_client_id,
+            "PATIENT_ISSUER": self.patient_issuer,
+            "PATIENT_JWKS_URI": self.patient_jwks_uri,
+            "PATIENT_AUDIENCE": self.patient_audience,
+            "WORKFORCE_ISSUER": self.workforce_issuer,
+            "WORKFORCE_JWKS_URI": self.workforce_jwks_uri,
+            "WORKFORCE_AUDIENCE": self.workforce_audience,
+            "GRAPH_TENANT_ID": self.graph_tenant_id,
+            "GRAPH_CLIENT_ID": self.graph_client_id,
+            "GRAPH_SENDER_ADDRESS": self.graph_sender_address,
+        }
+
+    @property
+    def is_local(self) -> bool:
+        return self.app_mode == "local"
+
+    @property
+    def local_issuer(self) -> bool:
+        return self.is_local if self.local_issuer_enabled is None else self.local_issuer_enabled
+
+    @property
+    def data_dir(self) -> Path:
+        return self.local_data_dir.resolve()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

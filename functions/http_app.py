@@ -13,7 +13,7 @@ from typing import Callable
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from shared_code.container import Container, LazyContainer, container_from_environment
+from shared_code.container import Container, LazyContainer
 from shared_code.http import problems
 from shared_code.http.middleware import RequestContextMiddleware
 from shared_code.observability import configure_logging
@@ -36,7 +36,11 @@ def create_api(container_factory: Callable[[], Container] | None = None, setting
     app = FastAPI(title="Teledermatology API", version="1.0.0", description=DESCRIPTION,
                   openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
     app.state.settings = settings
-    app.state.container = LazyContainer(container_factory or container_from_environment)
+    if container_factory is None:
+        from functions import runtime
+
+        container_factory = runtime.get_container
+    app.state.container = LazyContainer(container_factory)
     problems.install(app)
 
     from functions import api_dev, api_folders, api_health, api_me

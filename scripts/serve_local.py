@@ -35,6 +35,9 @@ def main() -> int:
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     container = container_from_environment()
+    from functions import runtime
+
+    runtime.install(container)
     app = create_api(lambda: container, settings=settings)
     stop = start_local_triggers(container)
     base = f"http://127.0.0.1:{port}"

@@ -1,0 +1,14 @@
+"""Uploaded photographs: prove the type by decoding, strip identifying metadata without touching
+pixels, record size/hash/time, and make a thumbnail. In memory only: plaintext images never touch
+disk. See `process` for the flow and `heic` for why HEIC is stored as JPEG."""
+from .errors import ImageRejected, Reason
+from .process import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ProcessedImage, process_image
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_PIXELS",
+    "ImageRejected",
+    "ProcessedImage",
+    "Reason",
+    "process_image",
+]

@@ -20,6 +20,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
+# checkov pins many packages of its own: it gets a venv of its own.
+.venv-infra/.installed: requirements-infra.txt
+	@test -x .venv-infra/bin/python || $(PYTHON) -m venv .venv-infra
+	.venv-infra/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-infra.txt
+	@touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -27,11 +33,11 @@ node_modules/.installed: package.json package-lock.json
 run: $(VENV)/.installed
 	$(PY) -m scripts.serve_local
 
-test: $(VENV)/.installed node_modules/.installed
+test: $(VENV)/.installed node_modules/.installed .venv-infra/.installed
 	$(PY) scripts/with_emulators.py $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache
+	rm -rf $(VENV) .venv-infra node_modules .pytest_cache

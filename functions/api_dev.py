@@ -1,4 +1,4 @@
-"""HTTP: local mode only. The development token issuer and (later) the mail outbox.
+"""HTTP: local mode only. The development token issuer and the mail outbox.
 
 These routes exist only when the app is created in local mode: in azure mode they are not mounted
 at all (404, and absent from the OpenAPI document)."""
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
 
 from shared_code.auth.local_issuer import TOKEN_LIFETIME_SECONDS
@@ -39,3 +39,26 @@ def issue_token(body: TokenRequest, request: Request) -> TokenResponse:
         raise Problem(404, detail="The local token issuer is off.")
     email = body.email.strip().lower() if body.email else None
     return TokenResponse(access_token=issuer.issue(role=body.role, subject=body.subject, email=email, name=body.name))
+
+
+class OutboxMail(ResponseModel):
+    to: str
+    subject: str
+    text: str
+    html: str
+    sentAt: str
+
+
+class OutboxList(ResponseModel):
+    items: list[OutboxMail]
+
+
+@router.get("/outbox", response_model=OutboxList,
+            description="Public, local mode only: the notifications that would have been e-mailed, newest first.")
+def list_outbox(request: Request, limit: int = Query(50, ge=1, le=200)) -> OutboxList:
+    c = container(request)
+    lister = getattr(c.adapters.mail, "list", None)
+    if not c.settings.is_local or not callable(lister):
+        raise Problem(404, detail="There is no local outbox: mail goes out through Microsoft Graph.")
+    return OutboxList(items=[OutboxMail(**{k: mail[k] for k in ("to", "subject", "text", "html", "sentAt")})
+                             for mail in lister(limit)])

@@ -8,16 +8,20 @@ visible error."""
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from pydantic import ValidationError
 
-from shared_code.container import Container, LazyContainer
+from shared_code.lazy import Lazy
 from shared_code.http import problems
 from shared_code.http.middleware import RequestContextMiddleware
 from shared_code.observability import configure_logging
 from shared_code.settings import Settings
+
+if TYPE_CHECKING:
+    from shared_code.container import Container
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +30,7 @@ skin problem in folders and share a folder with a clinic for a time and purposes
 Every error is RFC 9457 `application/problem+json`. Lists are paged with `limit` and `continuation`."""
 
 
-def create_api(container_factory: Callable[[], Container] | None = None, settings: Settings | None = None) -> FastAPI:
+def create_api(container_factory: Callable[[], "Container"] | None = None, settings: Settings | None = None) -> FastAPI:
     try:
         settings = settings or Settings()
     except ValidationError as exc:
@@ -40,17 +44,30 @@ def create_api(container_factory: Callable[[], Container] | None = None, setting
         from functions import runtime
 
         container_factory = runtime.get_container
-    app.state.container = LazyContainer(container_factory)
+    app.state.container = Lazy(container_factory)
     problems.install(app)
 
-    from functions import api_dev, api_folders, api_health, api_me
+    from functions import api_dev, api_folders, api_health, api_images, api_local_uploads, api_me
 
     app.include_router(api_health.router)
     app.include_router(api_me.router)
     app.include_router(api_folders.router)
+    app.include_router(api_images.router)
+    if settings.is_local:
+        app.include_router(api_local_uploads.router)
     if settings.local_issuer:
         app.include_router(api_dev.router)
 
+    from functions import api_admin, api_clinics, api_comments, api_shares  # sharing with clinics
+
+    for sharing_router in (api_admin.router, api_clinics.router, api_shares.router, api_comments.router):
+        app.include_router(sharing_router)
+
+    # The clinician portal is a browser app on its own origin; only that origin may call from a page.
+    app.add_middleware(CORSMiddleware, allow_origins=[settings.portal_base_url.rstrip("/")], allow_credentials=False,
+                       allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                       allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
+                       expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"], max_age=600)
     app.add_middleware(RequestContextMiddleware, limit_for=_body_limit(settings))
     return app
 

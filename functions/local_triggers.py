@@ -12,7 +12,10 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
-from shared_code.container import Container
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared_code.container import Container
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +24,17 @@ log = logging.getLogger(__name__)
 class LocalJob:
     name: str
     every_seconds: float
-    run: Callable[[Container], None]
+    run: Callable[["Container"], None]
 
 
 def local_jobs() -> list[LocalJob]:
-    """Every trigger area contributes its jobs here."""
-    return []
+    """Every trigger area contributes its jobs here (the module's LOCAL_JOBS)."""
+    from functions import ingest_bp, notifications_bp
+
+    return [*ingest_bp.LOCAL_JOBS, *notifications_bp.LOCAL_JOBS]
 
 
-def start_local_triggers(container: Container) -> Callable[[], None]:
+def start_local_triggers(container: "Container") -> Callable[[], None]:
     stopping = threading.Event()
     threads = []
     for job in local_jobs():

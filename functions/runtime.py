@@ -4,15 +4,27 @@ Built lazily on first use (never at import). `make run` installs its own contain
 local trigger runner and the HTTP app share it too."""
 from __future__ import annotations
 
-from shared_code.container import Container, LazyContainer, container_from_environment
+from typing import TYPE_CHECKING
 
-_lazy = LazyContainer(container_from_environment)
+from shared_code.lazy import Lazy
+
+if TYPE_CHECKING:
+    from shared_code.container import Container
 
 
-def get_container() -> Container:
+def _from_environment() -> "Container":
+    from shared_code.container import container_from_environment
+
+    return container_from_environment()
+
+
+_lazy: Lazy["Container"] = Lazy(_from_environment)
+
+
+def get_container() -> "Container":
     return _lazy.get()
 
 
-def install(container: Container) -> None:
+def install(container: "Container") -> None:
     global _lazy
-    _lazy = LazyContainer(lambda: container)
+    _lazy = Lazy(lambda: container)

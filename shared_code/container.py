@@ -3,16 +3,18 @@
 Built on the first request (never at import). Tests build their own with injected adapters."""
 from __future__ import annotations
 
-import threading
-
 from shared_code.adapters.factory import Adapters, build_adapters
 from shared_code.auth.local_issuer import LocalIssuer
 from shared_code.auth.tokens import TokenValidator, TrustedIssuer, jwks_key_lookup
 from shared_code.clock import Clock
+from shared_code.notifications.dispatcher import NotificationDispatcher
+from shared_code.notifications.outbox import DocumentOutbox
 from shared_code.repositories.patients import PatientRepository
 from shared_code.services.accounts import AccountService
 from shared_code.services.folders import FolderService
+from shared_code.services.images import ImageService
 from shared_code.settings import Settings
+from shared_code.sharing import Sharing
 
 LOCAL_ISSUER_PATH = "/api/dev"
 
@@ -28,8 +30,24 @@ class Container:
         )
         self.tokens = TokenValidator(self._trusted_issuers())
         self.patients = PatientRepository(adapters.documents)
+        # Notifications: the outbox services emit through, and the queue handler's dispatcher.
+        self.outbox = DocumentOutbox(adapters.documents, adapters.queue, self.clock)
+        self.notifications = NotificationDispatcher(adapters.documents, adapters.mail, settings, self.clock)
         self.folders = FolderService(self.patients, self.clock)
-        self.accounts = AccountService(self.patients, self.clock)
+        # Sharing: clinics, members, grants, comments, the audit trail; `access` is the clinicians' one
+        # gate. Its folder hook is added first: a deleted folder's shares end before its images go.
+        self.sharing = Sharing(adapters.documents, self.patients, self.clock, outbox=lambda: self.outbox,
+                               images=lambda: self.images)
+        self.access = self.sharing.access
+        self.folders.add_on_delete(self.sharing.grants.revoke_folder)
+        self.images = ImageService(self.patients, adapters.blobs, adapters.keys, adapters.upload_urls, self.clock,
+                                   settings, self.folders, outbox=self.outbox)
+        self.folders.add_on_delete(self.images.delete_folder_images)
+        # Erasure: the account's first write drops the patient key (AccountService.erase); then shares
+        # are revoked, the key cache forgets, and the blobs go; last, the partition itself.
+        self.accounts = AccountService(self.patients, self.clock, on_create=self.images.create_patient_key,
+                                       erasure_steps=[self.sharing.grants.revoke_all, self.images.forget_patient,
+                                                      self.images.delete_patient_blobs])
 
     def _trusted_issuers(self) -> list[TrustedIssuer]:
         s = self.settings
@@ -44,22 +62,6 @@ class Container:
         if self.local_issuer is not None:
             issuers.append(self.local_issuer.trusted_issuer())
         return issuers
-
-
-class LazyContainer:
-    """Builds the container once, on first use, thread-safely."""
-
-    def __init__(self, factory):
-        self._factory = factory
-        self._container: Container | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> Container:
-        if self._container is None:
-            with self._lock:
-                if self._container is None:
-                    self._container = self._factory()
-        return self._container
 
 
 def container_from_environment() -> Container:

@@ -18,6 +18,8 @@ _REDACTIONS = [
     (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}(\.[A-Za-z0-9_-]*)?"), "[jwt]"),
     (re.compile(r"(?i)bearer\s+\S+"), "Bearer [redacted]"),
     (re.compile(r"(?i)(sig|signature|code|token)=[^&\s\"']+"), r"\1=[redacted]"),
+    # Query strings: they may carry a note, a clinic code or a SAS signature.
+    (re.compile(r"(/[^\s?\"']*)\?[^\s\"']+"), r"\1?[query]"),
     # NHS numbers: ten digits, possibly spaced 3-3-4 as printed on letters.
     (re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)"), "[number]"),
 ]
@@ -86,6 +88,7 @@ def configure_logging(level: str = "INFO", stream=None) -> None:
         root.addHandler(handler)
         _configured = True
     root.setLevel(level)
-    # The Azure SDKs log request URLs and headers at INFO; they may carry SAS tokens.
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    # HTTP client libraries log request URLs and headers at INFO; they may carry SAS tokens or notes.
+    for noisy in ("azure", "httpx", "httpcore", "urllib3", "msal"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").disabled = True

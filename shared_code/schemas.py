@@ -5,10 +5,10 @@ rather than a silently ignored value. These models also produce the OpenAPI docu
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from typing import Generic, Literal, TypeVar
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from shared_code.domain.body_sites import BODY_SITES
 from shared_code.domain.nhs_number import is_valid_nhs_number, normalise_nhs_number
@@ -130,3 +130,69 @@ class Folder(Response):
     templateImageId: str | None = None
     createdAt: datetime
     updatedAt: datetime
+
+
+# --- images ---
+View = Literal["distant", "close_up", "dermoscopic"]
+
+
+class Image(Response):
+    id: str
+    folderId: str
+    status: Literal["pending", "ready", "rejected"]
+    rejectedReason: str | None = Field(None, description="Why an upload was refused: empty, too_large, "
+                                       "unsupported_type, corrupt, truncated, too_many_pixels.")
+    takenAt: datetime | None = None
+    uploadedAt: datetime
+    note: str | None = None
+    view: View | None = None
+    width: int | None = None
+    height: int | None = None
+    contentType: str | None = None
+    sizeBytes: int | None = None
+    sha256: str | None = Field(None, description="Hex SHA-256 of the stored (metadata-stripped) image.")
+
+
+def _aware_past(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("must include a time zone (RFC 3339)")
+    if value > datetime.now(timezone.utc) + timedelta(minutes=10):
+        raise ValueError("must not be in the future")
+    if value.year < 1990:
+        raise ValueError("must be after 1990")
+    return value
+
+
+# When the photograph was taken: RFC 3339 with a zone, not in the future.
+TakenAt = Annotated[datetime | None, AfterValidator(_aware_past)]
+Note = Annotated[str | None, Field(max_length=1000)]
+
+
+class ImagePatch(Request):
+    """JSON merge patch: `note` and `takenAt` may change; `null` clears."""
+    note: Note = None
+    takenAt: TakenAt = None
+
+
+class UploadStart(Request):
+    takenAt: TakenAt = None
+    note: Note = None
+    view: View | None = None
+
+
+class UploadTicket(Response):
+    imageId: str
+    uploadUrl: str = Field(description="PUT the image bytes here (Azure: add header x-ms-blob-type: BlockBlob).")
+    expiresAt: datetime
+    maxBytes: int
+
+
+class TemplateIn(Request):
+    imageId: str | None = Field(description="A ready image of this folder, or null for no template.")
+
+
+class Template(Response):
+    imageId: str | None
+    image: Image | None = None

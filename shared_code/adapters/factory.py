@@ -9,7 +9,8 @@ from shared_code.ports.blobs import BlobStore
 from shared_code.ports.documents import DocumentStore
 from shared_code.ports.keys import KeyWrapper
 from shared_code.ports.queues import MessageQueue
-from shared_code.settings import Settings
+from shared_code.ports.upload_urls import UploadUrls
+from shared_code.settings import INCOMING_CONTAINER, Settings
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Adapters:
     documents: DocumentStore
     queue: MessageQueue
     keys: KeyWrapper
+    upload_urls: UploadUrls
     mail: Any = None  # MailSender; set by the notifications area
 
 
@@ -29,15 +31,20 @@ def _local(settings: Settings) -> Adapters:
     from shared_code.adapters.local.file_blobs import FileBlobStore
     from shared_code.adapters.local.kek_file import LocalKeyWrapper
     from shared_code.adapters.local.sqlite_documents import SqliteDocumentStore
+    from shared_code.adapters.local.spool import SpoolingBlobStore
     from shared_code.adapters.local.sqlite_queue import SqliteQueue
+    from shared_code.adapters.local.upload_urls import LocalUploadUrls
 
     root = settings.data_dir
     root.mkdir(parents=True, exist_ok=True)
     return Adapters(
-        blobs=FileBlobStore(root / "blobs"),
+        # Uploads waiting in `incoming` are sealed under an in-memory key: nothing plaintext at rest.
+        blobs=SpoolingBlobStore(FileBlobStore(root / "blobs"), {INCOMING_CONTAINER}),
+        upload_urls=LocalUploadUrls(root / "issuer" / "upload-url.key", settings.public_base_url),
         documents=SqliteDocumentStore(root / "documents.sqlite3"),
         queue=SqliteQueue(root / "queues.sqlite3"),
         keys=LocalKeyWrapper(root / "kek"),
+        mail=build_mail(settings),
     )
 
 
@@ -57,12 +64,36 @@ def _azure(settings: Settings) -> Adapters:
     from shared_code.adapters.azure.cosmos_documents import CosmosDocumentStore
     from shared_code.adapters.azure.keyvault_kek import KeyVaultKeyWrapper
     from shared_code.adapters.azure.storage_queue import AzureQueue
+    from shared_code.adapters.azure.upload_urls import AzureUploadUrls
 
     credential = azure_credential(settings)
     cosmos = CosmosClient(settings.cosmos_endpoint, credential=credential)
+    blob_service = BlobServiceClient(settings.blob_service_uri, credential=credential)
     return Adapters(
-        blobs=AzureBlobStore(BlobServiceClient(settings.blob_service_uri, credential=credential)),
+        blobs=AzureBlobStore(blob_service),
+        upload_urls=AzureUploadUrls(blob_service, INCOMING_CONTAINER),
         documents=CosmosDocumentStore(cosmos.get_database_client(settings.cosmos_database)),
         queue=AzureQueue(QueueServiceClient(settings.queue_service_uri, credential=credential)),
         keys=KeyVaultKeyWrapper(settings.key_vault_uri, settings.kek_name, credential, algorithm=settings.kek_algorithm),
+        mail=build_mail(settings, credential),
     )
+
+
+def build_mail(settings: Settings, credential: Any = None):
+    """MAIL_SENDER chooses: `outbox` keeps mail in LOCAL_DATA_DIR/outbox.sqlite3 (GET /api/dev/outbox);
+    `graph` sends through Microsoft Graph with the client secret GRAPH_SECRET_NAME from Key Vault."""
+    if settings.mail_sender == "outbox":
+        from shared_code.adapters.local.outbox_mail import LocalOutboxMail
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return LocalOutboxMail(settings.data_dir / "outbox.sqlite3")
+    from shared_code.adapters.azure.graph_mail import GraphMailSender, keyvault_secret_provider
+
+    needed = {"GRAPH_TENANT_ID": settings.graph_tenant_id, "GRAPH_CLIENT_ID": settings.graph_client_id,
+              "GRAPH_SENDER_ADDRESS": settings.graph_sender_address, "KEY_VAULT_URI": settings.key_vault_uri}
+    missing = [name for name, value in needed.items() if not value]
+    if missing:
+        raise ValueError("MAIL_SENDER=graph needs " + ", ".join(missing))
+    secret = keyvault_secret_provider(settings.key_vault_uri, settings.graph_secret_name,
+                                      credential or azure_credential(settings))
+    return GraphMailSender(settings.graph_tenant_id, settings.graph_client_id, settings.graph_sender_address, secret)

@@ -3,21 +3,24 @@ for clinicians lives in `shared_code.access`; a patient only ever reaches their 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared_code.auth.principal import CLINICIAN, PATIENT, PLATFORM_ADMIN, Principal
 from shared_code.auth.tokens import InvalidToken
-from shared_code.container import Container
 from shared_code.problems import Problem
+
+if TYPE_CHECKING:
+    from shared_code.container import Container
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT from a trusted issuer (or, locally, POST /api/dev/tokens).")
 
 _UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
-def container(request: Request) -> Container:
+def container(request: Request) -> "Container":
     return request.app.state.container.get()
 
 

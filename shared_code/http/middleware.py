@@ -1,7 +1,8 @@
 """Pure-ASGI middleware: request id, body size limits, and one structured access-log line.
 
-Body limits are enforced on the bytes actually received (a lying or absent Content-Length does not
-help), before any handler parses them: 413 problem+json, nothing changed."""
+Body limits are enforced before any handler parses a body: a declared Content-Length over the
+limit, or a chunked body that grows past it, is 413 problem+json and nothing changes. (A body longer
+than its own Content-Length is cut at that length by the server, never read past it.)"""
 from __future__ import annotations
 
 import json
@@ -16,10 +17,6 @@ from shared_code.observability import request_id
 log = logging.getLogger("telederm.access")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 async def _send_problem(send, status: int, slug: str, title: str, detail: str, rid: str) -> None:
@@ -53,35 +50,35 @@ class RequestContextMiddleware:
                 status_holder["status"] = 413
                 return await _send_problem(send, 413, "payload-too-large", "Payload too large",
                                            f"The body may be at most {limit} bytes.", rid)
-            received = 0
+            if declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
+                # No Content-Length (chunked): read at most limit + 1 bytes here, so an oversized body
+                # is refused as 413 before any handler sees it, then replay what was read.
+                body, more = bytearray(), True
+                while more:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        break
+                    body += message.get("body", b"")
+                    more = message.get("more_body", False)
+                    if len(body) > limit:
+                        status_holder["status"] = 413
+                        return await _send_problem(send, 413, "payload-too-large", "Payload too large",
+                                                   f"The body may be at most {limit} bytes.", rid)
+                replay = [{"type": "http.request", "body": bytes(body), "more_body": False}]
 
-            async def limited_receive():
-                nonlocal received
-                message = await receive()
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    if received > limit:
-                        raise BodyTooLarge()
-                return message
-
-            response_started = False
+                async def limited_receive():
+                    return replay.pop() if replay else await receive()
+            else:
+                limited_receive = receive
 
             async def send_with_id(message):
-                nonlocal response_started
                 if message["type"] == "http.response.start":
-                    response_started = True
                     status_holder["status"] = message["status"]
                     message.setdefault("headers", [])
                     message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
                 await send(message)
 
-            try:
-                await self.app(scope, limited_receive, send_with_id)
-            except BodyTooLarge:
-                status_holder["status"] = 413
-                if not response_started:
-                    await _send_problem(send, 413, "payload-too-large", "Payload too large",
-                                        f"The body may be at most {limit} bytes.", rid)
+            await self.app(scope, limited_receive, send_with_id)
         finally:
             route = scope.get("route")
             # The route template, never the raw path's query string (it may carry a note or a code).

@@ -10,16 +10,22 @@ import logging
 from typing import Callable
 
 from shared_code.clock import Clock, iso
+from shared_code.ports.errors import NotFound
 from shared_code.problems import Problem
 from shared_code.repositories.patients import ACCOUNT_ID, PatientRepository
 from shared_code.schemas import Account, AccountIn
+from shared_code.settings import DIRECTORY
 
 log = logging.getLogger(__name__)
 
 ErasureStep = Callable[[str], None]
+PATIENT_INDEX = "patients"  # directory partition listing every patient (see services/key_rotation.py)
 
 
 class AccountService:
+    def add_erasure_step(self, step: ErasureStep) -> None:
+        self._erasure_steps.append(step)
+
     def __init__(self, patients: PatientRepository, clock: Clock,
                  on_create: Callable[[dict], None] | None = None,
                  erasure_steps: list[ErasureStep] | None = None):
@@ -50,6 +56,8 @@ class AccountService:
                    "createdAt": now, "updatedAt": now, **fields}
             if self._on_create:
                 self._on_create(doc)
+            # The index of patients lets KEK rotation visit every account (one partition query).
+            self._patients.documents.upsert(DIRECTORY, PATIENT_INDEX, {"id": patient_id, "createdAt": now})
             self._patients.create(patient_id, doc)
             log.info("account created")
             return Account.model_validate({**doc, "id": patient_id}), True
@@ -64,11 +72,17 @@ class AccountService:
         stored = self._patients.account(patient_id)
         if stored is None:
             raise Problem(404, "account-not-found", "No account", "There is no account to erase.")
-        if stored.doc.get("status") != "erasing":
-            stored = self._patients.replace(patient_id, {**stored.doc, "status": "erasing",
-                                                         "erasingSince": iso(self._clock.now())},
-                                            if_match=stored.etag)
+        if stored.doc.get("status") != "erasing" or stored.doc.get("patientKey"):
+            # One write: the account is closed to every request AND its wrapped patient key is gone,
+            # so every image of the patient is unreadable from this instant, backups included.
+            erasing = {**stored.doc, "status": "erasing", "erasingSince": iso(self._clock.now())}
+            erasing.pop("patientKey", None)
+            self._patients.replace(patient_id, erasing, if_match=stored.etag)
         for step in self._erasure_steps:
             step(patient_id)
         count = self._patients.erase_partition(patient_id)
+        try:
+            self._patients.documents.delete(DIRECTORY, PATIENT_INDEX, patient_id)
+        except NotFound:
+            pass
         log.info("account erased", extra={"event": "account.erased", "documents": count})

@@ -7,7 +7,7 @@ from shared_code.clock import Clock, iso
 from shared_code.domain.body_sites import BODY_SITES
 from shared_code.ids import new_id
 from shared_code.ports.documents import Page
-from shared_code.ports.errors import NotFound
+from shared_code.ports.errors import NotFound, PreconditionFailed
 from shared_code.problems import Problem
 from shared_code.repositories.patients import PatientRepository
 from shared_code.schemas import BodySiteIn, Folder, FolderIn, FolderPatch
@@ -32,6 +32,9 @@ class FolderService:
         self._clock = clock
         # Hooks for images (destroy their keys, delete blobs) and shares (revoke) of a deleted folder.
         self._on_delete = on_delete or []
+
+    def add_on_delete(self, cascade: FolderCascade) -> None:
+        self._on_delete.append(cascade)
 
     def create(self, patient_id: str, data: FolderIn) -> Folder:
         now = iso(self._clock.now())
@@ -72,6 +75,48 @@ class FolderService:
         doc["updatedAt"] = iso(self._clock.now())
         self._patients.replace(patient_id, doc, if_match=stored.etag)
         return Folder.model_validate(doc)
+
+    # ----- kept in step by the image service -----
+    def _update(self, patient_id: str, folder_id: str, change: Callable[[dict], None]) -> None:
+        """Read-modify-write with the ETag, retried: concurrent uploads to one folder are normal."""
+        for _ in range(10):
+            try:
+                stored = self._patients.get(patient_id, folder_id, "folder")
+            except NotFound:
+                return  # the folder was deleted meanwhile
+            doc = dict(stored.doc)
+            change(doc)
+            try:
+                self._patients.replace(patient_id, doc, if_match=stored.etag)
+                return
+            except PreconditionFailed:
+                continue
+        raise Problem(409, "concurrent-update", "Concurrent update", "The folder is busy; try again.")
+
+    def image_ready(self, patient_id: str, folder_id: str, image_id: str) -> None:
+        def change(doc: dict) -> None:
+            doc["imageCount"] = doc.get("imageCount", 0) + 1
+            # By default the template is the first image uploaded, unless the patient chose.
+            if not doc.get("templateChosen") and not doc.get("templateImageId"):
+                doc["templateImageId"] = image_id
+
+        self._update(patient_id, folder_id, change)
+
+    def image_removed(self, patient_id: str, folder_id: str, image_id: str, first_ready: Callable[[], str | None]) -> None:
+        def change(doc: dict) -> None:
+            doc["imageCount"] = max(0, doc.get("imageCount", 0) - 1)
+            if doc.get("templateImageId") == image_id:
+                doc["templateImageId"] = first_ready()
+                doc["templateChosen"] = False
+
+        self._update(patient_id, folder_id, change)
+
+    def set_template(self, patient_id: str, folder_id: str, image_id: str | None) -> None:
+        def change(doc: dict) -> None:
+            doc["templateImageId"] = image_id
+            doc["templateChosen"] = True
+
+        self._update(patient_id, folder_id, change)
 
     def delete(self, patient_id: str, folder_id: str) -> None:
         self.get_doc(patient_id, folder_id)

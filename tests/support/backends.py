@@ -21,6 +21,8 @@ class Family:
     blobs: Any
     documents: Any
     queue: Any
+    # Azure only: a BlobServiceClient signed in with an Entra token (user-delegation SAS needs one).
+    blob_oauth: Any = None
 
 
 def local_family(root: Path) -> Family:
@@ -37,9 +39,13 @@ def azure_clients() -> dict[str, Any]:
     from azure.storage.blob import BlobServiceClient
     from azure.storage.queue import QueueServiceClient
 
+    from tests.doubles.entra_token import AzuriteEntraCredential
+
     credential = {"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY}
     ca = os.environ["TEST_AZURITE_CA"]
     return {
+        "blob_oauth": BlobServiceClient(os.environ["TEST_AZURITE_BLOB_URL"], credential=AzuriteEntraCredential(),
+                                        connection_verify=ca),
         "blob": BlobServiceClient(os.environ["TEST_AZURITE_BLOB_URL"], credential=credential, connection_verify=ca),
         "queue": QueueServiceClient(os.environ["TEST_AZURITE_QUEUE_URL"], credential=credential, connection_verify=ca),
         # cosmosdb-server's certificate is self-signed: verification off, in tests only.
@@ -74,4 +80,5 @@ def azure_family(clients: dict[str, Any]) -> Family:
     database = cosmos.create_database(f"test-{uuid.uuid4().hex[:12]}")
     for container in (*names.DOCUMENT_CONTAINERS, "contract"):
         database.create_container(container, partition_key=PartitionKey(path=names.PARTITION_KEY_PATH))
-    return Family("azure", AzureBlobStore(blob), CosmosDocumentStore(database), AzureQueue(queue))
+    return Family("azure", AzureBlobStore(blob), CosmosDocumentStore(database), AzureQueue(queue),
+                  blob_oauth=clients["blob_oauth"])

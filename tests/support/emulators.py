@@ -47,7 +47,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen, name: str, log: Path, time
     raise RuntimeError(f"{name} did not listen on {port} within {timeout}s:\n{log.read_text()[-2000:]}")
 
 
-def _stop(proc: subprocess.Popen, grace: float = 5.0) -> None:
+def _stop(proc: subprocess.Popen, grace: float = 2.0) -> None:
     if proc.poll() is not None:
         return
     try:

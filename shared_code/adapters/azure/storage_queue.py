@@ -9,14 +9,21 @@ from shared_code.ports.queues import Message
 
 
 class AzureQueue:
-    def __init__(self, service: QueueServiceClient):
+    def __init__(self, service: QueueServiceClient, *, send_options: dict | None = None):
         self._service = service
+        self._send_options = send_options or {}
+
+    def single_attempt(self) -> "AzureQueue":
+        """The same queue, but `send` makes one attempt with short timeouts and no retry sleeps (the
+        SDK's default is 3 retries from 15 s): for sends on a request's path (the notifications
+        outbox), where a slow queue must not slow the caller and a sweeper retries later."""
+        return AzureQueue(self._service, send_options={"retry_total": 0, "connection_timeout": 3, "read_timeout": 5})
 
     def _queue(self, name: str):
         return self._service.get_queue_client(name)
 
     def send(self, queue: str, body: str, *, visibility_timeout: int = 0) -> None:
-        self._queue(queue).send_message(body, visibility_timeout=visibility_timeout or None)
+        self._queue(queue).send_message(body, visibility_timeout=visibility_timeout or None, **self._send_options)
 
     def receive(self, queue: str, *, max_messages: int = 16, visibility_timeout: int = 30) -> list[Message]:
         pages = self._queue(queue).receive_messages(

@@ -1,0 +1,148 @@
+"""HTTP: the patient's images — both upload paths, listing, metadata, content, the template."""
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import TypeAdapter, ValidationError
+
+from shared_code.http.auth import PatientCaller, container, patient_with_account
+from shared_code.http.common import PageParams, require_json
+from shared_code.problems import Problem
+from shared_code.schemas import Image, ImagePatch, ListOf, Template, TemplateIn, UploadStart, UploadTicket, View
+from shared_code.services.images_contract import ImageStream
+
+router = APIRouter(tags=["patient: images"])
+
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif")
+_upload_fields = TypeAdapter(UploadStart)
+
+
+def image_response(stream: ImageStream, *, filename: str) -> StreamingResponse:
+    """Decrypted bytes, authenticated before the first byte; never cached by anything in between."""
+    return StreamingResponse(stream.chunks, media_type=stream.content_type, headers={
+        "Content-Length": str(stream.length), "Cache-Control": "private, no-store",
+        "Content-Disposition": f'inline; filename="{filename}"', "X-Content-Type-Options": "nosniff"})
+
+
+@router.post("/api/folders/{folderId}/images", status_code=201, response_model=Image,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 t: {"schema": {"type": "string", "format": "binary"}} for t in IMAGE_TYPES}}},
+             description="Direct upload: the image bytes as the body. `takenAt`, `note`, `view` as query "
+                         "parameters or as headers of the same names (a note in a header percent-encoded).")
+async def upload_image(folderId: str, request: Request, response: Response,
+                       takenAt: str | None = Query(None), note: str | None = Query(None, max_length=1000),
+                       view: View | None = Query(None),
+                       caller: PatientCaller = Depends(patient_with_account)) -> Image:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in IMAGE_TYPES:
+        raise Problem(415, detail="Send the image as image/jpeg, image/png or image/heic.")
+    fields = {"takenAt": takenAt or request.headers.get("takenAt"),
+              "note": note if note is not None else _header_text(request, "note"),
+              "view": view or request.headers.get("view")}
+    try:
+        meta = _upload_fields.validate_python({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        from shared_code.http.problems import validation_problem
+
+        raise validation_problem(list(exc.errors())) from None
+    body = await request.body()
+    images = container(request).images
+    doc = await _in_thread(images.upload, caller.patient_id, folderId, body, taken_at=meta.takenAt,
+                           note=meta.note, view=meta.view)
+    response.headers["Location"] = f"/api/images/{doc['id']}"
+    return Image.model_validate(images.public(doc))
+
+
+async def _in_thread(fn, *args, **kwargs):
+    # Decoding and encryption are CPU work: keep the event loop free.
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def _header_text(request: Request, name: str) -> str | None:
+    value = request.headers.get(name)
+    return unquote(value) if value is not None else None
+
+
+@router.post("/api/folders/{folderId}/uploads", status_code=201, response_model=UploadTicket,
+             description="Start a direct-to-storage upload: PUT the bytes to `uploadUrl` before `expiresAt`. "
+                         "The image is `pending`, then `ready` or `rejected` (with `rejectedReason`).")
+def start_upload(folderId: str, request: Request, body: UploadStart | None = None,
+                 caller: PatientCaller = Depends(patient_with_account)) -> UploadTicket:
+    if request.headers.get("content-length", "0") != "0":
+        require_json(request)
+    body = body or UploadStart()
+    ticket = container(request).images.start_upload(caller.patient_id, folderId, taken_at=body.takenAt,
+                                                     note=body.note, view=body.view)
+    return UploadTicket.model_validate(ticket)
+
+
+@router.get("/api/folders/{folderId}/images", response_model=ListOf[Image],
+            description="The folder's images in `takenAt` order (upload time where none is known).")
+def list_images(folderId: str, request: Request, page: PageParams = Depends(),
+                status: str | None = Query(None, pattern="^(pending|ready|rejected)$"),
+                caller: PatientCaller = Depends(patient_with_account)) -> ListOf[Image]:
+    c = container(request)
+    c.folders.get_doc(caller.patient_id, folderId)
+    docs, continuation = c.images.list_folder(caller.patient_id, folderId, status=status, limit=page.limit,
+                                              continuation=page.continuation)
+    return ListOf[Image](items=[Image.model_validate(c.images.public(d)) for d in docs], continuation=continuation)
+
+
+@router.get("/api/images/{imageId}", response_model=Image)
+def get_image(imageId: str, request: Request, caller: PatientCaller = Depends(patient_with_account)) -> Image:
+    images = container(request).images
+    return Image.model_validate(images.public(images.get_doc(caller.patient_id, imageId)))
+
+
+@router.patch("/api/images/{imageId}", response_model=Image, dependencies=[Depends(require_json)])
+def patch_image(imageId: str, body: ImagePatch, request: Request,
+                caller: PatientCaller = Depends(patient_with_account)) -> Image:
+    images = container(request).images
+    fields = {name: getattr(body, name) for name in body.model_fields_set}
+    return Image.model_validate(images.public(images.patch(caller.patient_id, imageId, fields)))
+
+
+@router.delete("/api/images/{imageId}", status_code=204,
+               description="Destroys the image's key first (unreadable at once), then its stored objects.")
+def delete_image(imageId: str, request: Request, caller: PatientCaller = Depends(patient_with_account)) -> Response:
+    container(request).images.delete(caller.patient_id, imageId)
+    return Response(status_code=204)
+
+
+_BINARY = {200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "The decrypted image."}}
+
+
+@router.get("/api/images/{imageId}/content", response_class=StreamingResponse, responses=_BINARY)
+def image_content(imageId: str, request: Request, caller: PatientCaller = Depends(patient_with_account)):
+    images = container(request).images
+    doc = images.get_doc(caller.patient_id, imageId)
+    extension = "png" if doc.get("contentType") == "image/png" else "jpg"
+    return image_response(images.open(caller.patient_id, doc, "original"), filename=f"{imageId}.{extension}")
+
+
+@router.get("/api/images/{imageId}/thumbnail", response_class=StreamingResponse, responses=_BINARY)
+def image_thumbnail(imageId: str, request: Request, caller: PatientCaller = Depends(patient_with_account)):
+    images = container(request).images
+    doc = images.get_doc(caller.patient_id, imageId)
+    return image_response(images.open(caller.patient_id, doc, "thumbnail"), filename=f"{imageId}-thumbnail.jpg")
+
+
+@router.get("/api/folders/{folderId}/template", response_model=Template,
+            description="The overlay template: by default the first image uploaded; `imageId` null for none.")
+def get_template(folderId: str, request: Request, caller: PatientCaller = Depends(patient_with_account)) -> Template:
+    images = container(request).images
+    doc = images.template(caller.patient_id, folderId)
+    return Template(imageId=doc["id"] if doc else None, image=Image.model_validate(images.public(doc)) if doc else None)
+
+
+@router.put("/api/folders/{folderId}/template", response_model=Template, dependencies=[Depends(require_json)])
+def put_template(folderId: str, body: TemplateIn, request: Request,
+                 caller: PatientCaller = Depends(patient_with_account)) -> Template:
+    images = container(request).images
+    doc = images.set_template(caller.patient_id, folderId, body.imageId)
+    return Template(imageId=doc["id"] if doc else None, image=Image.model_validate(images.public(doc)) if doc else None)

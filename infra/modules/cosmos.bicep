@@ -1,0 +1,157 @@
+// Cosmos DB (NoSQL API): patient, clinic and directory documents and the audit log.
+//
+// UK only: one write region (the primary UK region) and one failover region (the other UK region).
+// Keyless: disableLocalAuth turns the account keys off for data access, so the app can only use
+// Entra ID, through the data-plane role assignment at the bottom of this file.
+
+@description('Primary (write) region. UK only.')
+@allowed([
+  'uksouth'
+  'ukwest'
+])
+param location string
+
+@description('Failover region: the other UK region.')
+@allowed([
+  'uksouth'
+  'ukwest'
+])
+param failoverLocation string
+
+param tags object
+param name string
+
+@description('Principal id of the app\'s managed identity (gets Cosmos DB Built-in Data Contributor).')
+param principalId string
+
+param logAnalyticsWorkspaceId string
+
+@description('Autoscale ceiling (RU/s) shared by the database\'s containers.')
+param maxThroughput int = 1000
+
+// These names are read by the code from shared_code/settings.py (tests/infra checks they agree).
+var databaseName = 'telederm'
+var documentContainerNames = [
+  'patients'
+  'clinics'
+  'directory'
+  'audit'
+]
+var partitionKeyPath = '/pk'
+
+// Cosmos DB Built-in Data Contributor: read and write items, no account or key management.
+var dataContributorRoleDefinitionId = '00000000-0000-0000-0000-000000000002'
+
+resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
+  // checkov:skip=CKV_AZURE_99: No VNet: Flex Consumption without VNet integration has no fixed outbound IPs to allow. Keys are disabled, so every request needs an Entra token with a data-plane role.
+  // checkov:skip=CKV_AZURE_101: Same reason as CKV_AZURE_99; access is Entra ID only (disableLocalAuth).
+  name: name
+  location: location
+  tags: tags
+  kind: 'GlobalDocumentDB'
+  properties: {
+    databaseAccountOfferType: 'Standard'
+    // Encrypted at rest with Microsoft-managed keys; the patient keys stored here are themselves
+    // wrapped by the HSM-held KEK, so a copy of this database alone decrypts no image.
+    consistencyPolicy: {
+      defaultConsistencyLevel: 'Session'
+    }
+    // Only the UK pair. Single write region: automatic failover promotes the other UK region.
+    locations: [
+      {
+        locationName: location
+        failoverPriority: 0
+        isZoneRedundant: false
+      }
+      {
+        locationName: failoverLocation
+        failoverPriority: 1
+        isZoneRedundant: false
+      }
+    ]
+    enableAutomaticFailover: true
+    enableMultipleWriteLocations: false
+    // No keys: data access with Entra ID only, and no key-based control-plane writes either.
+    disableLocalAuth: true
+    disableKeyBasedMetadataWriteAccess: true
+    minimalTlsVersion: 'Tls12'
+    publicNetworkAccess: 'Enabled'
+    // Point-in-time restore to any second of the last 30 days (docs/operations.md), into the UK
+    // regions the account lives in.
+    backupPolicy: {
+      type: 'Continuous'
+      continuousModeProperties: {
+        tier: 'Continuous30Days'
+      }
+    }
+  }
+}
+
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15' = {
+  parent: account
+  name: databaseName
+  properties: {
+    resource: {
+      id: databaseName
+    }
+    options: {
+      autoscaleSettings: {
+        maxThroughput: maxThroughput
+      }
+    }
+  }
+}
+
+// Every container is partitioned on /pk (the code sets pk on every document).
+resource containers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = [for containerName in documentContainerNames: {
+  parent: database
+  name: containerName
+  properties: {
+    resource: {
+      id: containerName
+      partitionKey: {
+        paths: [
+          partitionKeyPath
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+    }
+  }
+}]
+
+// Data-plane RBAC (not Azure RBAC): the app's identity may read and write items in this database
+// only. The role assignment name is a GUID derived from scope, principal and role.
+resource dataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
+  parent: account
+  name: guid(database.id, principalId, dataContributorRoleDefinitionId)
+  properties: {
+    roleDefinitionId: '${account.id}/sqlRoleDefinitions/${dataContributorRoleDefinitionId}'
+    principalId: principalId
+    scope: '${account.id}/dbs/${databaseName}'
+  }
+}
+
+// Audit trail of control-plane and data-plane requests, kept in the UK Log Analytics workspace.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'audit-to-log-analytics'
+  scope: account
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'DataPlaneRequests'
+        enabled: true
+      }
+      {
+        category: 'ControlPlaneRequests'
+        enabled: true
+      }
+    ]
+  }
+}
+
+output name string = account.name
+output endpoint string = account.properties.documentEndpoint
+output databaseName string = database.name
+output containerNames array = documentContainerNames

@@ -1,0 +1,171 @@
+"""Operations commands: `python -m shared_code.cli <command> ...`.
+
+    poison list                      the notifications poison queue (ids, kind, attempts)
+    poison requeue --all             move every poisoned message back to the notifications queue
+    poison requeue --id ID           move one back (its queue message id or its eventId)
+    rotate-patient-keys [--dry-run]  re-wrap every patient key under the newest KEK version; resumable:
+                                     patients already under it are skipped, so run it again after a stop
+
+Works on whichever backends the settings select (APP_MODE and friends from the environment):
+the embedded SQLite queue under LOCAL_DATA_DIR, or the Storage queue in Azure. A requeued message
+is sent again from its first attempt; the dispatcher's dedupe records make sure nobody already
+told is told twice.
+
+Each command area adds itself to `COMMANDS` with a `register(subparsers)` function that sets
+`handler(args, container, out) -> int` on its parsers.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, TextIO
+
+from shared_code.ports.errors import NotFound
+from shared_code.settings import NOTIFICATIONS_POISON_QUEUE, NOTIFICATIONS_QUEUE
+
+PEEK_LIMIT = 32  # the most Azure Storage lets one peek return
+REQUEUE_VISIBILITY = 60
+SCAN_VISIBILITY = 1  # seconds the other messages of a scanned batch stay hidden (the minimum)
+
+
+# --- poison ---
+def _register_poison(subparsers) -> None:
+    poison = subparsers.add_parser("poison", help="the notifications poison queue")
+    actions = poison.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help=f"show up to {PEEK_LIMIT} poisoned notifications")
+    listing.set_defaults(handler=_poison_list)
+    requeue = actions.add_parser("requeue", help="move poisoned notifications back to the queue")
+    which = requeue.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="every poisoned message")
+    which.add_argument("--id", metavar="ID", help="one message: its queue message id or its eventId")
+    requeue.set_defaults(handler=_poison_requeue)
+
+
+def _summary(body: str) -> dict[str, Any]:
+    """Ids only: the kind, event and dedupe key (messages never carry personal data, but a
+    malformed one could hold anything, so its body is not printed)."""
+    try:
+        message = json.loads(body)
+        return {"kind": message.get("kind"), "eventId": message.get("eventId"), "dedupeKey": message.get("dedupeKey")}
+    except (ValueError, AttributeError):
+        return {"kind": None, "eventId": None, "malformed": True}
+
+
+def _missing_queue(exc: Exception) -> bool:
+    # In Azure the host creates the poison queue on the first poisoned message: none yet is empty.
+    return type(exc).__name__ == "ResourceNotFoundError"
+
+
+def _poison_list(args, container, out: TextIO) -> int:
+    try:
+        messages = container.adapters.queue.peek(NOTIFICATIONS_POISON_QUEUE, max_messages=PEEK_LIMIT)
+    except Exception as exc:
+        if not _missing_queue(exc):
+            raise
+        messages = []
+    for message in messages:
+        out.write(json.dumps({"id": message.id, "attempts": message.dequeue_count, **_summary(message.body)}) + "\n")
+    more = " (the first ones: more may be waiting)" if len(messages) == PEEK_LIMIT else ""
+    out.write(f"{len(messages)} poisoned notification(s){more}\n")
+    return 0
+
+
+def _poison_requeue(args, container, out: TextIO) -> int:
+    try:
+        return _requeue(args, container.adapters.queue, out)
+    except Exception as exc:
+        if not _missing_queue(exc):
+            raise
+        out.write("the poison queue is empty (it does not exist yet)\n")
+        return 0 if args.all else 1
+
+
+def _requeue(args, queue, out: TextIO) -> int:
+    moved = 0
+    if args.all:
+        while True:
+            batch = queue.receive(NOTIFICATIONS_POISON_QUEUE, max_messages=PEEK_LIMIT,
+                                  visibility_timeout=REQUEUE_VISIBILITY)
+            if not batch:
+                break
+            for message in batch:
+                _move_back(queue, message)
+                moved += 1
+        out.write(f"requeued {moved} notification(s)\n")
+        return 0
+    seen: set[str] = set()
+    while True:
+        # Others in the batch are only hidden for a moment (SCAN_VISIBILITY) while we look.
+        batch = queue.receive(NOTIFICATIONS_POISON_QUEUE, max_messages=PEEK_LIMIT, visibility_timeout=SCAN_VISIBILITY)
+        fresh = [m for m in batch if m.id not in seen]
+        if not fresh:
+            break
+        for message in fresh:
+            seen.add(message.id)
+            if args.id in (message.id, _summary(message.body).get("eventId")):
+                _move_back(queue, message)
+                out.write(f"requeued {message.id}\n")
+                return 0
+    out.write(f"no poisoned notification with id {args.id}\n")
+    return 1
+
+
+def _move_back(queue, message) -> None:
+    # Send before delete: a crash in between leaves a copy in both queues (deduplicated), never none.
+    queue.send(NOTIFICATIONS_QUEUE, message.body)
+    try:
+        queue.delete(NOTIFICATIONS_POISON_QUEUE, message)
+    except NotFound:
+        pass  # taken by another requeue meanwhile: at worst a second copy, which dedupe absorbs
+
+
+# --- KEK rotation ---
+def _register_rotation(subparsers) -> None:
+    rotate = subparsers.add_parser("rotate-patient-keys",
+                                   help="re-wrap every patient key under the newest KEK version (resumable)")
+    rotate.add_argument("--dry-run", action="store_true", help="count what would be re-wrapped; write nothing")
+    rotate.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    rotate.set_defaults(handler=_rotate)
+
+
+def _rotate(args, container, out: TextIO) -> int:
+    from tqdm import tqdm
+
+    from shared_code.services.key_rotation import rotate_patient_keys
+
+    def progress(ids):
+        return ids if args.no_progress else tqdm(ids, desc="patients", unit="patient", file=sys.stderr)
+
+    report = rotate_patient_keys(container, dry_run=args.dry_run, progress=progress)
+    verb = "would re-wrap" if args.dry_run else "re-wrapped"
+    out.write(f"KEK version now: {report.current_kid}\n"
+              f"patients: {report.total}; {verb}: {report.rewrapped}; already current: {report.already_current}; "
+              f"erased meanwhile: {report.gone}; failed: {len(report.failed)}\n")
+    if report.failed:
+        out.write("some patients changed while we worked: run the command again to finish\n")
+    return 1 if report.failed else 0
+
+
+COMMANDS: list[Callable[[Any], None]] = [_register_poison, _register_rotation]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m shared_code.cli", description="Teledermatology operations")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for register in COMMANDS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None, *, container: Any = None, out: TextIO | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if container is None:
+        from shared_code.container import container_from_environment
+
+        container = container_from_environment()
+    return args.handler(args, container, out or sys.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Checks of the infrastructure as code (infra/, azure.yaml, scripts/deploy.sh)."""

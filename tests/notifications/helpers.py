@@ -1,0 +1,118 @@
+"""Source documents full of personal and clinical data, and a way to emit every kind of event
+through the outbox, so tests can prove none of it reaches a queue message, a mail or a log."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shared_code.notifications import contract as k
+from shared_code.notifications.contract import SourceRef
+from shared_code.notifications.outbox import record_event
+from shared_code.settings import CLINICS, NOTIFICATIONS_POISON_QUEUE, NOTIFICATIONS_QUEUE, PATIENTS
+
+PATIENT_ID = "pat_aaaaaaaaaaaaaaaaaaaaaaaaaa"
+PATIENT_EMAIL = "zebedee.quartermain@example.org"
+PATIENT_NAME = "Zebedee Quartermain"
+NHS_NUMBER = "9434765919"
+NHS_NUMBER_PRINTED = "943 476 5919"
+DATE_OF_BIRTH = "1980-02-29"
+FOLDER_ID = "fld_aaaaaaaaaaaaaaaaaaaaaaaaaa"
+FOLDER_LABEL = "mole on left shoulder"
+IMAGE_ID = "img_aaaaaaaaaaaaaaaaaaaaaaaaaa"
+IMAGE_NOTE = "itchy and bleeding since the holiday"
+COMMENT_ID = "cmt_aaaaaaaaaaaaaaaaaaaaaaaaaa"
+COMMENT_TEXT = "Irregular border: suspected melanoma, urgent two-week referral"
+GRANT_ID = "grt_aaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+CLINIC_ID = "cln_aaaaaaaaaaaaaaaaaaaaaaaaaa"
+CLINIC_NAME = "Newcastle <Derm> & Skin"
+CLINIC_EMAIL = "derm-inbox@nhs.example"
+ADMIN_IDS = ("mbr_admin1aaaaaaaaaaaaaaaaaaa", "mbr_admin2aaaaaaaaaaaaaaaaaaa")
+ADMIN_EMAILS = ("admin.one@nhs.example", "admin.two@nhs.example")
+MEMBER_ID = "mbr_clinicianaaaaaaaaaaaaaaaa"
+MEMBER_EMAIL = "ada.lovelace@nhs.example"
+MEMBER_NAME = "Dr Ada Lovelace"
+
+# Nothing of this may ever appear in a queue message, a mail or a log line.
+SECRETS = (NHS_NUMBER, NHS_NUMBER_PRINTED, PATIENT_NAME, "Zebedee", "Quartermain", DATE_OF_BIRTH, FOLDER_LABEL,
+           IMAGE_NOTE, COMMENT_TEXT, "melanoma", MEMBER_NAME)
+ADDRESSES = (PATIENT_EMAIL, CLINIC_EMAIL, MEMBER_EMAIL, *ADMIN_EMAILS)
+
+ALL_PREFERENCES_ON = {"comments": True, "shareExpiring": True, "uploadRejected": True}
+
+
+def seed(documents, *, patient: dict[str, Any] | None = None) -> None:
+    """A patient with an account and a folder, a clinic with two admins and a clinician."""
+    account = {"id": "account", "type": "account", "patientId": PATIENT_ID, "status": "active",
+               "displayName": PATIENT_NAME, "nhsNumber": NHS_NUMBER, "dateOfBirth": DATE_OF_BIRTH,
+               "email": PATIENT_EMAIL, "notificationPreferences": dict(ALL_PREFERENCES_ON), **(patient or {})}
+    documents.create(PATIENTS, PATIENT_ID, account)
+    documents.create(PATIENTS, PATIENT_ID, {"id": FOLDER_ID, "type": "folder", "label": FOLDER_LABEL,
+                                            "condition": "melanoma?"})
+    documents.create(CLINICS, CLINIC_ID, {"id": "clinic", "type": "clinic", "clinicId": CLINIC_ID, "name": CLINIC_NAME,
+                                          "code": "NEWCASTLE-DERM", "notificationEmail": CLINIC_EMAIL,
+                                          "subscriptionEndsAt": "2025-04-01T00:00:00Z"})
+    for member_id, email in zip(ADMIN_IDS, ADMIN_EMAILS):
+        documents.create(CLINICS, CLINIC_ID, {"id": member_id, "type": "member", "clinicId": CLINIC_ID, "email": email,
+                                              "role": "clinic_admin", "name": "Admin " + member_id})
+    documents.create(CLINICS, CLINIC_ID, {"id": MEMBER_ID, "type": "member", "clinicId": CLINIC_ID,
+                                          "email": MEMBER_EMAIL, "role": "clinician", "name": MEMBER_NAME})
+
+
+def writer(documents, source: SourceRef, doc: dict[str, Any]):
+    """A `write(event_id)` that creates `doc` (or adds the event to it) with the event id in `events`."""
+    def write(event_id: str):
+        from shared_code.ports.errors import NotFound
+
+        try:
+            stored = documents.read(source.container, source.partition_key, source.id)
+        except NotFound:
+            return documents.create(source.container, source.partition_key, record_event({"id": source.id, **doc},
+                                                                                         event_id))
+        return documents.replace(source.container, source.partition_key, record_event(stored.doc, event_id),
+                                 if_match=stored.etag)
+
+    return write
+
+
+# kind -> (data, source, the source document: each full of things that must not leak)
+def events() -> dict[str, tuple[dict[str, str], SourceRef, dict[str, Any]]]:
+    return {
+        k.SHARE_CREATED: ({"clinicId": CLINIC_ID, "grantId": GRANT_ID}, SourceRef(PATIENTS, PATIENT_ID, GRANT_ID),
+                          {"type": "grant", "clinicId": CLINIC_ID, "folderId": FOLDER_ID, "patientName": PATIENT_NAME,
+                           "nhsNumber": NHS_NUMBER, "folderLabel": FOLDER_LABEL}),
+        k.COMMENT_CREATED: ({"patientId": PATIENT_ID, "folderId": FOLDER_ID, "commentId": COMMENT_ID},
+                            SourceRef(PATIENTS, PATIENT_ID, COMMENT_ID),
+                            {"type": "comment", "folderId": FOLDER_ID, "text": COMMENT_TEXT, "authorName": MEMBER_NAME}),
+        k.GRANT_EXPIRING: ({"patientId": PATIENT_ID, "grantId": GRANT_ID}, SourceRef(PATIENTS, PATIENT_ID, GRANT_ID),
+                           {"type": "grant", "clinicId": CLINIC_ID, "folderLabel": FOLDER_LABEL}),
+        k.GRANT_EXPIRED: ({"patientId": PATIENT_ID, "grantId": GRANT_ID}, SourceRef(PATIENTS, PATIENT_ID, GRANT_ID),
+                          {"type": "grant", "clinicId": CLINIC_ID, "folderLabel": FOLDER_LABEL}),
+        k.UPLOAD_REJECTED: ({"patientId": PATIENT_ID, "imageId": IMAGE_ID, "reason": "truncated"},
+                            SourceRef(PATIENTS, PATIENT_ID, IMAGE_ID),
+                            {"type": "image", "folderId": FOLDER_ID, "note": IMAGE_NOTE, "status": "rejected"}),
+        k.MEMBER_ADDED: ({"clinicId": CLINIC_ID, "memberId": MEMBER_ID}, SourceRef(CLINICS, CLINIC_ID, MEMBER_ID),
+                         {"type": "member", "email": MEMBER_EMAIL, "role": "clinician", "name": MEMBER_NAME}),
+        k.SUBSCRIPTION_ENDING: ({"clinicId": CLINIC_ID, "endsAt": "2025-04-01T00:00:00Z"},
+                                SourceRef(CLINICS, CLINIC_ID, "clinic"), {}),
+    }
+
+
+def drain(queue, name: str = NOTIFICATIONS_QUEUE) -> list[str]:
+    """Take every visible message (and delete it): their bodies."""
+    bodies = []
+    while True:
+        batch = queue.receive(name, max_messages=32, visibility_timeout=30)
+        if not batch:
+            return bodies
+        for message in batch:
+            bodies.append(message.body)
+            queue.delete(name, message)
+
+
+def bodies(queue, name: str = NOTIFICATIONS_QUEUE) -> list[dict]:
+    return [json.loads(m.body) for m in queue.peek(name)]
+
+
+def poison_bodies(queue) -> list[dict]:
+    return [json.loads(m.body) for m in queue.peek(NOTIFICATIONS_POISON_QUEUE)]

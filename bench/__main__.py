@@ -50,37 +50,44 @@ def bench_import() -> None:
           f"  ({ours / sdks:4.2f}x the naive app)")
 
 
-def bench_requests(seconds: float = 3.0) -> None:
+def start_server():
+    """The benchmark server (bench/server.py) on a free port; returns (process, client)."""
     import httpx
 
     port = _free_port()
     data_dir = tempfile.mkdtemp(prefix="bench-")
     server = subprocess.Popen([PY, "-m", "bench.server", str(port), data_dir], cwd=REPO,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    for _ in range(200):
+        try:
+            client.get("/bare")
+            return server, client
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError("bench server did not start")
+
+
+def rate(client, path, headers=None, seconds: float = 3.0) -> float:
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, (path, response.status_code)
+        count += 1
+    return count / (time.perf_counter() - started)
+
+
+def bench_requests(seconds: float = 3.0) -> None:
+    server, client = start_server()
     try:
-        base = f"http://127.0.0.1:{port}"
-        client = httpx.Client(base_url=base, timeout=10)
-        for _ in range(100):
-            try:
-                client.get("/bare")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
         token = client.post("/api/dev/tokens", json={"role": "patient", "subject": "bench"}).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         client.put("/api/me", json={"displayName": "Bench"}, headers=auth)
         for i in range(20):
             client.post("/api/folders", json={"label": f"folder {i}"}, headers=auth)
 
-        def rate(path, headers=None):
-            count, started = 0, time.perf_counter()
-            while time.perf_counter() - started < seconds:
-                assert client.get(path, headers=headers).status_code == 200
-                count += 1
-            return count / (time.perf_counter() - started)
-
-        bare = rate("/bare")
-        folders = rate("/api/folders", auth)
+        bare = rate(client, "/bare", seconds=seconds)
+        folders = rate(client, "/api/folders", auth, seconds=seconds)
         print("2. request rate, one keep-alive client, same uvicorn server")
         print(f"   bare ASGI endpoint        {bare:8.0f} req/s   1.00x")
         print(f"   GET /api/folders (20)     {folders:8.0f} req/s   {folders / bare:5.2f}x")

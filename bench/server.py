@@ -10,6 +10,38 @@ async def bare(scope, receive, send):
     await send({"type": "http.response.body", "body": b'{"items":[],"continuation":null}'})
 
 
+# The bare image endpoint serves, from memory, bytes the benchmark gave it (the same JPEG the API
+# serves decrypted), so the comparison isolates what access checks, decryption and auditing cost.
+_image = {"bytes": b""}
+
+
+async def bare_image(scope, receive, send):
+    if scope["method"] == "POST":
+        body = bytearray()
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        _image["bytes"] = bytes(body)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        return await send({"type": "http.response.body", "body": b""})
+    data = _image["bytes"]
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-type", b"image/jpeg"), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
+
+
+async def reads(scope, receive, send):
+    import json
+
+    from functions.runtime import get_container
+
+    body = json.dumps(get_container().adapters.documents.reads.snapshot()).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def main() -> None:
     port, data_dir = int(sys.argv[1]), sys.argv[2]
     os.environ.update(APP_MODE="local", LOCAL_DATA_DIR=data_dir, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
@@ -21,6 +53,10 @@ def main() -> None:
     async def app(scope, receive, send):
         if scope["type"] == "http" and scope["path"] == "/bare":
             return await bare(scope, receive, send)
+        if scope["type"] == "http" and scope["path"] == "/bare-image":
+            return await bare_image(scope, receive, send)
+        if scope["type"] == "http" and scope["path"] == "/bench/reads":
+            return await reads(scope, receive, send)
         return await api(scope, receive, send)
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

@@ -1,10 +1,9 @@
 """HTTP: the patient's images — both upload paths, listing, metadata, content, the template."""
 from __future__ import annotations
 
-from datetime import datetime
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter, ValidationError
 

@@ -116,6 +116,8 @@ resource containers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containe
         kind: 'Hash'
         version: 2
       }
+      // TTL on, no default: only items that carry `ttl` expire (notification dedupe records).
+      defaultTtl: -1
     }
   }
 }]

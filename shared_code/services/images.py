@@ -32,7 +32,7 @@ from shared_code.ids import new_id
 from shared_code.imaging import ImageRejected, ProcessedImage, process_image
 from shared_code.notifications.contract import UPLOAD_REJECTED, SourceRef
 from shared_code.ports.blobs import BlobStore
-from shared_code.ports.errors import Conflict, NotFound, PreconditionFailed
+from shared_code.ports.errors import NotFound, PreconditionFailed
 from shared_code.ports.keys import KeyUnavailable, KeyWrapper
 from shared_code.ports.upload_urls import UploadUrls
 from shared_code.problems import Problem

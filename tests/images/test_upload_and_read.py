@@ -171,3 +171,18 @@ def test_deleting_a_folder_deletes_its_images_and_blobs(api):
     assert api.client.delete(f"/api/folders/{folder}", headers=headers).status_code == 204
     assert api.client.get(f"/api/images/{image}", headers=headers).status_code == 404
     assert list(api.container.adapters.blobs.list("images", f"{pid}/")) == []
+
+
+def test_heic_from_an_iphone_is_stored_as_jpeg_without_its_gps(api):
+    from tests.imaging.builders import heic, identifying_exif, photo
+
+    headers = api.patient()
+    folder = _folder(api, headers)
+    response = _upload(api, headers, folder, heic(photo((96, 64), noise=False), exif=identifying_exif(orientation=1)),
+                       "image/heic")
+    assert response.status_code == 201, response.text
+    image = response.json()
+    assert image["contentType"] == "image/jpeg" and (image["width"], image["height"]) == (96, 64)
+    content = api.client.get(f"/api/images/{image['id']}/content", headers=headers)
+    assert content.headers["content-type"] == "image/jpeg"
+    assert not decode(content.content).getexif().get_ifd(0x8825)

@@ -8,7 +8,6 @@ import gc
 import time
 import tracemalloc
 
-import pytest
 
 from shared_code.imaging import DEFAULT_MAX_BYTES, process_image
 from tests.imaging import builders as b

@@ -75,6 +75,8 @@ def test_cosmos_database_and_containers_agree_with_the_code():
     body = loop["config"]
     assert body["name"] == loop["loop_type"]["detail"]["item_name"]
     assert [resolve(d, p) for p in body["properties"]["resource"]["partitionKey"]["paths"]] == [s.PARTITION_KEY_PATH]
+    # TTL on without a default, so the notification dedupe records (which carry `ttl`) expire.
+    assert body["properties"]["resource"]["defaultTtl"] == {"operator": {"type": "minus", "operands": {"integer_value": 1}}}
 
 
 def test_cosmos_has_continuous_backup_and_automatic_failover():

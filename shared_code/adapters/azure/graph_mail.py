@@ -26,6 +26,8 @@ Nothing here logs or raises with a recipient, a subject, a body or the secret.
 """
 from __future__ import annotations
 
+from shared_code.adapters.retry_after import parse_retry_after
+
 import logging
 import threading
 import time
@@ -207,15 +209,4 @@ def _error_code(response) -> str:
     return code if isinstance(code, str) and code.isascii() and len(code) <= 80 else "unknown"
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
+_retry_after = parse_retry_after

@@ -29,11 +29,12 @@ Errors:
 """
 from __future__ import annotations
 
+from shared_code.adapters.retry_after import parse_retry_after
+
 import base64
 import re
 import threading
 import time
-from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -86,13 +87,7 @@ def _retry_after(headers) -> float | None:
         return None
     value = headers.get("Retry-After")
     if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-            except (TypeError, ValueError):
-                return None
+        return parse_retry_after(value)
     for name in ("retry-after-ms", "x-ms-retry-after-ms"):
         value = headers.get(name)
         if value:

@@ -29,9 +29,9 @@ class LocalJob:
 
 def local_jobs() -> list[LocalJob]:
     """Every trigger area contributes its jobs here (the module's LOCAL_JOBS)."""
-    from functions import ingest_bp, notifications_bp
+    from functions import ingest_bp, notifications_bp, schedules_bp
 
-    return [*ingest_bp.LOCAL_JOBS, *notifications_bp.LOCAL_JOBS]
+    return [*ingest_bp.LOCAL_JOBS, *notifications_bp.LOCAL_JOBS, *schedules_bp.LOCAL_JOBS]
 
 
 def start_local_triggers(container: "Container") -> Callable[[], None]:

@@ -15,6 +15,7 @@ from shared_code.services.folders import FolderService
 from shared_code.services.images import ImageService
 from shared_code.settings import Settings
 from shared_code.sharing import Sharing
+from shared_code.sharing.expiry import GrantExpiryJobs
 
 LOCAL_ISSUER_PATH = "/api/dev"
 
@@ -39,6 +40,8 @@ class Container:
         self.sharing = Sharing(adapters.documents, self.patients, self.clock, outbox=lambda: self.outbox,
                                images=lambda: self.images)
         self.access = self.sharing.access
+        # The timers that tell patients a share ends soon or has ended, and admins a subscription ends.
+        self.expiry = GrantExpiryJobs(adapters.documents, self.clock, outbox=lambda: self.outbox)
         self.folders.add_on_delete(self.sharing.grants.revoke_folder)
         self.images = ImageService(self.patients, adapters.blobs, adapters.keys, adapters.upload_urls, self.clock,
                                    settings, self.folders, outbox=self.outbox)

@@ -11,7 +11,9 @@ sets `revokedAt` on both grant copies (clinic side first: that is what access ch
 leaves the consent as written, so "what had the patient agreed to on date X" stays answerable.
 
 Status is never stored: it is computed against the clock at every check, to the second
-(`expired` when now >= expiresAt; `revoked` wins over `expired`)."""
+(`expired` when now >= expiresAt; `revoked` wins over `expired`). The timers that tell the patient
+a share ends soon or has ended find grants by a `directory` / `grant-expiry` entry written here
+(shared_code/sharing/expiry.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -31,6 +33,7 @@ from shared_code.settings import CLINICS
 from shared_code.sharing.audit import AuditLog, actor_of
 from shared_code.sharing.clinics import ClinicService
 from shared_code.sharing.events import OutboxProvider, emit, with_event
+from shared_code.sharing.expiry import ExpiryIndex
 from shared_code.sharing.schemas import MAX_SHARE_DAYS, ShareIn
 from shared_code.sharing.store import parse_time
 
@@ -66,6 +69,7 @@ class GrantService:
         self._audit = audit
         self._clock = clock
         self._outbox = outbox
+        self._expiry_index = ExpiryIndex(documents)  # what the expiry timers find grants by (expiry.py)
 
     # --- patient side ---
     def _require_folder(self, patient_id: str, folder_id: str) -> dict[str, Any]:
@@ -96,7 +100,10 @@ class GrantService:
             "id": consent_id, "type": "consent", "grantId": grant_id, "folderId": folder_id, "clinicId": clinic_id,
             "clinicName": clinic["name"], "version": body.consent.version, "accepted": True,
             "purposes": body.purposes, "expiresAt": expires, "acceptedAt": created})
-        # 2. The patient's copy before the clinic's, so no grant can exist that its patient cannot revoke.
+        # 2. The expiry timers' index entry (ids and times only) before any copy of the grant, so no
+        #    grant exists that they cannot find; an entry without a grant is dropped when reached.
+        self._expiry_index.add(grant_id, clinic_id, patient_id, expires, created)
+        # 3. The patient's copy before the clinic's, so no grant can exist that its patient cannot revoke.
         share = {"id": grant_id, "type": "share", "clinicId": clinic_id, "clinicName": clinic["name"],
                  "folderId": folder_id, "purposes": body.purposes, "expiresAt": expires, "createdAt": created,
                  "revoked": False, "revokedAt": None, "consentId": consent_id}
@@ -108,6 +115,7 @@ class GrantService:
                  lambda event_id: self._documents.create(CLINICS, clinic_id, with_event(grant, event_id)))
         except Exception:
             self._patients.delete(patient_id, grant_id)
+            self._expiry_index.remove(grant_id)
             raise
         self._audit.record(patient_id, "share.created", actor_of(principal, "patient"),
                            clinic={"id": clinic_id, "name": clinic["name"]}, grantId=grant_id, folderId=folder_id,
@@ -153,6 +161,7 @@ class GrantService:
             current = self._patients.get(patient_id, doc["id"], "share")
             if not current.doc.get("revokedAt"):
                 self._patients.replace(patient_id, {**current.doc, **revoked}, if_match=current.etag)
+        self._expiry_index.remove(doc["id"])  # a revoked grant is told nothing more
         self._audit.record(patient_id, "share.revoked", actor, clinic={"id": doc["clinicId"], "name": doc["clinicName"]},
                            grantId=doc["id"], folderId=doc["folderId"], reason=reason)
 

@@ -1,0 +1,59 @@
+"""The timers that keep grants honest (shared_code/sharing/expiry.py), registered on the app in
+function_app.py. Each calls a `*_job(container)` function, which local mode runs in-process
+(LOCAL_JOBS, through functions/local_triggers.py).
+
+- `mark_expired_grants`, every 5 minutes: grants past their expiry get `expiredNotifiedAt` and one
+  `grant.expired` to the patient (unless revoked);
+- `warn_expiring_grants`, hourly: active grants ending within 48 h, one `grant.expiring`;
+- `warn_subscriptions_ending`, daily at 07:00 UTC: clinics whose subscription ends within 30 days,
+  one `subscription.ending` to their admins per end date.
+
+The host runs a timer on one instance at a time (its blob lease) and `use_monitor` keeps the
+schedule across restarts; the jobs are idempotent and ETag-guarded anyway, so two runs at once
+still tell everyone once. Times are NCRONTAB (six fields, seconds first), in UTC."""
+from __future__ import annotations
+
+import azure.functions as func
+
+from functions.local_triggers import LocalJob
+from functions.runtime import get_container
+
+bp = func.Blueprint()
+
+
+@bp.function_name("mark_expired_grants")
+@bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False, use_monitor=True)
+def mark_expired_grants(timer: func.TimerRequest) -> None:
+    mark_expired_grants_job(get_container())
+
+
+@bp.function_name("warn_expiring_grants")
+@bp.timer_trigger(arg_name="timer", schedule="0 0 * * * *", run_on_startup=False, use_monitor=True)
+def warn_expiring_grants(timer: func.TimerRequest) -> None:
+    warn_expiring_grants_job(get_container())
+
+
+@bp.function_name("warn_subscriptions_ending")
+@bp.timer_trigger(arg_name="timer", schedule="0 0 7 * * *", run_on_startup=False, use_monitor=True)
+def warn_subscriptions_ending(timer: func.TimerRequest) -> None:
+    warn_subscriptions_ending_job(get_container())
+
+
+def mark_expired_grants_job(container) -> int:
+    return container.expiry.mark_expired()
+
+
+def warn_expiring_grants_job(container) -> int:
+    return container.expiry.warn_expiring()
+
+
+def warn_subscriptions_ending_job(container) -> int:
+    return container.expiry.warn_subscriptions_ending()
+
+
+# Locally (make run) more often than in Azure, so a development session sees them: all idempotent.
+LOCAL_JOBS = [
+    LocalJob("mark_expired_grants", 60, mark_expired_grants_job),
+    LocalJob("warn_expiring_grants", 300, warn_expiring_grants_job),
+    LocalJob("warn_subscriptions_ending", 3600, warn_subscriptions_ending_job),
+]

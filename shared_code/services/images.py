@@ -28,7 +28,7 @@ from shared_code.crypto import (
     wrapped_key_from_dict,
     wrapped_key_to_dict,
 )
-from shared_code.ids import new_id
+from shared_code.ids import looks_like_id, new_id
 from shared_code.imaging import ImageRejected, ProcessedImage, process_image
 from shared_code.notifications.contract import UPLOAD_REJECTED, SourceRef
 from shared_code.ports.blobs import BlobStore
@@ -247,6 +247,10 @@ class ImageService:
             info = self._blobs.info(INCOMING_CONTAINER, blob_name)
         except NotFound:
             return "gone"  # already processed and deleted, or never committed
+        if not (looks_like_id(image_id, "i") and patient_id.startswith("p_")):
+            # Not a name this service hands out (SAS URLs name `p_…/i_…` only): drop it, don't retry it.
+            self._blobs.delete(INCOMING_CONTAINER, blob_name)
+            return "orphan"
         try:
             stored = self._patients.get(patient_id, image_id, "image")
         except NotFound:

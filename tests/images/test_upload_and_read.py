@@ -186,3 +186,11 @@ def test_heic_from_an_iphone_is_stored_as_jpeg_without_its_gps(api):
     content = api.client.get(f"/api/images/{image['id']}/content", headers=headers)
     assert content.headers["content-type"] == "image/jpeg"
     assert not decode(content.content).getexif().get_ifd(0x8825)
+
+
+def test_a_blob_event_for_a_name_we_never_issued_is_dropped_not_retried(api):
+    blobs = api.container.adapters.blobs
+    for name in ("stray", "p_x/not-an-image-id", "i_aaaaaaaaaaaaaaaaaaaaaaaaaa/p_x"):
+        blobs.put("incoming", name, [b"whatever"])
+        assert api.container.images.process_incoming(name) == "orphan"
+        assert list(blobs.list("incoming", name)) == []

@@ -54,8 +54,8 @@ def test_publishing_passwords_are_disabled():
 def test_no_key_is_listed_or_embedded_anywhere():
     files = [p for p in INFRA.rglob("*") if p.is_file()] + [REPO / "azure.yaml", REPO / "scripts" / "deploy.sh"]
     forbidden = re.compile(
-        r"listKeys|listConnectionStrings|listAccountSas|listServiceSas|AccountKey=|SharedAccessKey|"
-        r"primaryMasterKey|InstrumentationKey=|connectionStrings\s*:",
+        r"listKeys|listConnectionStrings|listAccountSas|listServiceSas|AccountKey\s*=|SharedAccessKey|"
+        r"primaryMasterKey|InstrumentationKey\s*=|connectionStrings\s*:",
         re.IGNORECASE,
     )
     offenders = [

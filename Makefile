@@ -1,6 +1,7 @@
 # Two commands on a fresh machine (Python 3.11, Node 20 with npm):
 #   make run    serve the API on the embedded local backends at http://127.0.0.1:$${PORT:-7071}
 #   make test   install everything, start the emulators, run the whole suite, stop them
+#   make unit   the unit layer only (tests/unit, on in-memory fakes): seconds, no emulator, no Node
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,10 +10,10 @@ PORT ?= 7071
 LOCAL_DATA_DIR ?= .local
 export PORT LOCAL_DATA_DIR
 
-.PHONY: run test bench clean help
+.PHONY: run test unit bench clean help
 
 help:
-	@echo "make run | make test | make bench | make clean"
+	@echo "make run | make test | make unit | make bench | make clean"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +36,9 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed node_modules/.installed .venv-infra/.installed
 	$(PY) scripts/with_emulators.py $(PY) -m pytest $(PYTEST_ARGS)
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

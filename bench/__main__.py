@@ -80,11 +80,12 @@ def rate(client, path, headers=None, seconds: float = 3.0) -> float:
 def bench_requests(seconds: float = 3.0) -> None:
     server, client = start_server()
     try:
-        token = client.post("/api/dev/tokens", json={"role": "patient", "subject": "bench"}).json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        client.put("/api/me", json={"displayName": "Bench"}, headers=auth)
+        from tests.support import steps
+
+        api = steps.Client(client)
+        auth = api.patient("bench", "Bench")
         for i in range(20):
-            client.post("/api/folders", json={"label": f"folder {i}"}, headers=auth)
+            steps.folder(api, auth, f"folder {i}")
 
         bare = rate(client, "/bare", seconds=seconds)
         folders = rate(client, "/api/folders", auth, seconds=seconds)
@@ -117,7 +118,7 @@ def bench_ingest() -> None:
     for mb in (1, 8, 40):
         data = jpeg_of_size(mb * 1024 * 1024)
         size = len(data) / 1e6
-        ours = _best(lambda: container.images.upload(pid, folder, data, taken_at=None, note=None, view=None))
+        ours = _best(lambda: container.ingest.upload(pid, folder, data, taken_at=None, note=None, view=None))
         key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
         raw = _best(lambda: AESGCM(key).encrypt(nonce, data, None))
         cse = _best(lambda: _cse_v2(data))
@@ -168,9 +169,9 @@ def bench_unwraps() -> None:
     images = []
     for i in range(10):
         pid, folder = _patient(container, f"p{i}")
-        doc = container.images.upload(pid, folder, jpeg_of_size(200_000, seed=i), taken_at=None, note=None, view=None)
+        doc = container.ingest.upload(pid, folder, jpeg_of_size(200_000, seed=i), taken_at=None, note=None, view=None)
         images.append((pid, doc))
-    container.images.key_cache.clear()
+    container.patient_keys.cache.clear()
     container.adapters.keys.unwraps = 0
     for n in range(1000):
         pid, doc = images[n % 10]

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from shared_code.accounts.schemas import AccountIn
 from shared_code.adapters.factory import build_adapters
 from shared_code.adapters.local.kek_file import LocalKeyWrapper
 from shared_code.container import Container
-from shared_code.schemas import AccountIn, FolderIn
+from shared_code.folders.schemas import FolderIn
 from shared_code.settings import Settings
 
 

@@ -22,11 +22,11 @@ def main() -> None:
         return
     data = subprocess.run([sys.executable, "-m", "bench.rss", "make"], capture_output=True, check=True).stdout
     container, pid, folder = local_container()
-    container.images.upload(pid, folder, jpeg_of_size(100_000), taken_at=None, note=None, view=None)  # warm up
+    container.ingest.upload(pid, folder, jpeg_of_size(100_000), taken_at=None, note=None, view=None)  # warm up
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # reset VmHWM to the current RSS
     before = _kib("VmRSS")
-    container.images.upload(pid, folder, data, taken_at=None, note=None, view=None)
+    container.ingest.upload(pid, folder, data, taken_at=None, note=None, view=None)
     peak = _kib("VmHWM")
     mb = len(data) / 2**20
     growth = (peak - before) / 1024

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 from bench.__main__ import rate, start_server
 from bench.fixtures import jpeg_of_size
+from tests.support import steps
 
 
 def run(seconds: float = 3.0) -> None:
     server, client = start_server()
     try:
-        def token(role, subject, email=None):
-            body = {"role": role, "subject": subject, **({"email": email} if email else {})}
-            return {"Authorization": "Bearer " + client.post("/api/dev/tokens", json=body).json()["access_token"]}
-
-        patient, admin = token("patient", "p"), token("platform_admin", "ops")
-        clinician = token("clinician", "dr", "dr@nhs.net")
-        client.put("/api/me", headers=patient, json={"displayName": "P"})
-        folder = client.post("/api/folders", headers=patient, json={"label": "bench"}).json()["id"]
-        image = client.post(f"/api/folders/{folder}/images", headers={**patient, "content-type": "image/jpeg"},
-                            content=jpeg_of_size(300_000)).json()["id"]
-        clinic = client.post("/api/admin/clinics", headers=admin, json={
-            "name": "Bench Clinic", "code": "BENCH-CLINIC", "notificationEmail": "clinic@nhs.net",
-            "subscriptionEndsAt": "2099-01-01T00:00:00Z", "adminEmail": "dr@nhs.net"}).json()["id"]
-        grant = client.post(f"/api/folders/{folder}/shares", headers=patient, json={
-            "clinicCode": "BENCH-CLINIC", "durationDays": 30, "purposes": ["clinical_care"],
-            "consent": {"version": "bench", "accepted": True}}).json()["id"]
-        own = f"/api/images/{image}/content"
-        theirs = f"/api/clinics/{clinic}/shares/{grant}/images/{image}/content"
+        # A clinic with a clinician, and a patient's 300 KB image shared with it for clinical care.
+        scene = steps.Scene(steps.Client(client), purposes=("clinical_care",), image_data=jpeg_of_size(300_000))
+        patient, clinician = scene.alice, scene.cal
+        own = f"/api/images/{scene.image['id']}/content"
+        theirs = scene.image_url()
         client.post("/bare-image", content=client.get(own, headers=patient).content)
         bare = rate(client, "/bare-image", seconds=seconds)
         mine = rate(client, own, patient, seconds=seconds)

@@ -2,12 +2,11 @@
 Platform admins see clinics, never patients' data: no route here touches a patient partition."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
-from shared_code.auth.principal import Principal
-from shared_code.http.auth import container, require_platform_admin
+from shared_code.api_schemas import ListOf
 from shared_code.http.common import PageParams, require_json
-from shared_code.schemas import ListOf
+from shared_code.http.deps import Clinics, PlatformAdmin
 from shared_code.sharing.schemas import Clinic, ClinicIn, ClinicPatch
 
 router = APIRouter(prefix="/api/admin/clinics", tags=["operations: clinics"])
@@ -15,22 +14,19 @@ router = APIRouter(prefix="/api/admin/clinics", tags=["operations: clinics"])
 
 @router.post("", status_code=201, response_model=Clinic, dependencies=[Depends(require_json)],
              description="Onboard a clinic with its code, subscription and first clinic_admin (409 if the code is taken).")
-def onboard_clinic(body: ClinicIn, request: Request, response: Response,
-                   p: Principal = Depends(require_platform_admin)) -> Clinic:
-    clinic = container(request).sharing.clinics.onboard(p, body)
+def onboard_clinic(body: ClinicIn, response: Response, clinics: Clinics, p: PlatformAdmin) -> Clinic:
+    clinic = clinics.onboard(p, body)
     response.headers["Location"] = f"/api/admin/clinics/{clinic['id']}"
     return Clinic.model_validate(clinic)
 
 
 @router.get("", response_model=ListOf[Clinic], description="Newest first.")
-def list_clinics(request: Request, page: PageParams = Depends(),
-                 p: Principal = Depends(require_platform_admin)) -> ListOf[Clinic]:
-    items, continuation = container(request).sharing.clinics.list(page.limit, page.continuation)
+def list_clinics(clinics: Clinics, p: PlatformAdmin, page: PageParams = Depends()) -> ListOf[Clinic]:
+    items, continuation = clinics.list(page.limit, page.continuation)
     return ListOf[Clinic](items=[Clinic.model_validate(c) for c in items], continuation=continuation)
 
 
 @router.patch("/{clinicId}", response_model=Clinic, dependencies=[Depends(require_json)],
               description="Change the subscription end, the notification e-mail or the name.")
-def patch_clinic(clinicId: str, body: ClinicPatch, request: Request,
-                 p: Principal = Depends(require_platform_admin)) -> Clinic:
-    return Clinic.model_validate(container(request).sharing.clinics.patch(p, clinicId, body))
+def patch_clinic(clinicId: str, body: ClinicPatch, clinics: Clinics, p: PlatformAdmin) -> Clinic:
+    return Clinic.model_validate(clinics.patch(p, clinicId, body))

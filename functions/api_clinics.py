@@ -1,14 +1,13 @@
 """HTTP: clinic codes (patients look one up; a clinic_admin rotates it) and clinic membership.
 
-Every clinician route goes through `container.access` (shared_code/access.py)."""
+Every clinician route goes through `Access` (shared_code/access.py)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
-from shared_code.auth.principal import Principal
-from shared_code.http.auth import container, require_clinician, require_patient
+from shared_code.api_schemas import ListOf
 from shared_code.http.common import PageParams, require_json
-from shared_code.schemas import ListOf
+from shared_code.http.deps import Access, Clinician, Clinics, Members, PatientPrincipal
 from shared_code.sharing.schemas import ClinicCode, ClinicLookup, Member, MemberIn
 
 router = APIRouter(prefix="/api/clinics", tags=["clinics"])
@@ -18,43 +17,38 @@ router = APIRouter(prefix="/api/clinics", tags=["clinics"])
             responses={429: {"description": "Too many attempts; see Retry-After."}},
             description="The name of the subscribed clinic a code belongs to (case and spaces ignored), so the "
                         "consent page can show who will see the images. Rate limited per patient.")
-def lookup_clinic(request: Request, code: str = Query(min_length=1, max_length=64),
-                  p: Principal = Depends(require_patient)) -> ClinicLookup:
-    return ClinicLookup.model_validate(container(request).sharing.clinics.lookup(p.patient_id, code))
+def lookup_clinic(clinics: Clinics, p: PatientPrincipal, code: str = Query(min_length=1, max_length=64)) -> ClinicLookup:
+    return ClinicLookup.model_validate(clinics.lookup(p.patient_id, code))
 
 
 @router.get("/{clinicId}/members", response_model=ListOf[Member], description="clinic_admin: the clinic's members.")
-def list_members(clinicId: str, request: Request, page: PageParams = Depends(),
-                 p: Principal = Depends(require_clinician)) -> ListOf[Member]:
-    c = container(request)
-    c.access.clinic(p, clinicId, admin=True)
-    result = c.sharing.members.list(clinicId, page.limit, page.continuation)
-    return ListOf[Member](items=[Member.model_validate(s.doc) for s in result.items], continuation=result.continuation)
+def list_members(clinicId: str, access: Access, members: Members, p: Clinician,
+                 page: PageParams = Depends()) -> ListOf[Member]:
+    access.clinic(p, clinicId, admin=True)
+    items, continuation = members.list(clinicId, page.limit, page.continuation)
+    return ListOf[Member](items=[Member.model_validate(m.public()) for m in items], continuation=continuation)
 
 
 @router.post("/{clinicId}/members", status_code=201, response_model=Member, dependencies=[Depends(require_json)],
              description="clinic_admin: add a clinician (or another clinic_admin) by e-mail; 409 if already a member.")
-def add_member(clinicId: str, body: MemberIn, request: Request, response: Response,
-               p: Principal = Depends(require_clinician)) -> Member:
-    c = container(request)
-    c.access.clinic(p, clinicId, admin=True)
-    member = c.sharing.members.add(p, "clinician", clinicId, body)
-    response.headers["Location"] = f"/api/clinics/{clinicId}/members/{member['id']}"
-    return Member.model_validate(member)
+def add_member(clinicId: str, body: MemberIn, response: Response, access: Access, members: Members,
+               p: Clinician) -> Member:
+    access.clinic(p, clinicId, admin=True)
+    member = members.add(p, "clinician", clinicId, body)
+    response.headers["Location"] = f"/api/clinics/{clinicId}/members/{member.id}"
+    return Member.model_validate(member.public())
 
 
 @router.delete("/{clinicId}/members/{memberId}", status_code=204,
                description="clinic_admin: remove a member; their access ends at once. The last clinic_admin stays (409).")
-def remove_member(clinicId: str, memberId: str, request: Request, p: Principal = Depends(require_clinician)) -> Response:
-    c = container(request)
-    c.access.clinic(p, clinicId, admin=True)
-    c.sharing.members.remove(p, clinicId, memberId)
+def remove_member(clinicId: str, memberId: str, access: Access, members: Members, p: Clinician) -> Response:
+    access.clinic(p, clinicId, admin=True)
+    members.remove(p, clinicId, memberId)
     return Response(status_code=204)
 
 
 @router.post("/{clinicId}/code/rotate", response_model=ClinicCode,
              description="clinic_admin: a new clinic code; the old one stops working for lookups and shares at once.")
-def rotate_code(clinicId: str, request: Request, p: Principal = Depends(require_clinician)) -> ClinicCode:
-    c = container(request)
-    c.access.clinic(p, clinicId, admin=True)
-    return ClinicCode(code=c.sharing.clinics.rotate_code(p, clinicId))
+def rotate_code(clinicId: str, access: Access, clinics: Clinics, p: Clinician) -> ClinicCode:
+    access.clinic(p, clinicId, admin=True)
+    return ClinicCode(code=clinics.rotate_code(p, clinicId))

@@ -1,14 +1,13 @@
 """HTTP: comments on a folder — the patient's own notes, and clinicians' comments through a share
-(which pass `container.access`, operation `comment`). The patient sees both in the folder."""
+(which pass `Access`, operation `comment`). The patient sees both in the folder."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from shared_code.access import COMMENT
-from shared_code.auth.principal import Principal
-from shared_code.http.auth import PatientCaller, container, patient_with_account, require_clinician
+from shared_code.api_schemas import ListOf
 from shared_code.http.common import PageParams, require_json
-from shared_code.schemas import ListOf
+from shared_code.http.deps import Access, Clinician, Comments, Patient
 from shared_code.sharing.comments import image_not_in_folder
 from shared_code.sharing.schemas import Comment, CommentIn
 
@@ -17,30 +16,26 @@ router = APIRouter(tags=["comments"])
 
 @router.get("/api/folders/{folderId}/comments", response_model=ListOf[Comment],
             description="The folder's comments, newest first: your notes and every clinician's comment.")
-def list_comments(folderId: str, request: Request, page: PageParams = Depends(),
-                  caller: PatientCaller = Depends(patient_with_account)) -> ListOf[Comment]:
-    items, continuation = container(request).sharing.comments.list(caller.patient_id, folderId, page.limit,
-                                                                   page.continuation)
-    return ListOf[Comment](items=[Comment.model_validate(c) for c in items], continuation=continuation)
+def list_comments(folderId: str, comments: Comments, caller: Patient, page: PageParams = Depends()) -> ListOf[Comment]:
+    items, continuation = comments.list(caller.patient_id, folderId, page.limit, page.continuation)
+    return ListOf[Comment](items=[Comment.model_validate(c.public()) for c in items], continuation=continuation)
 
 
 @router.post("/api/folders/{folderId}/comments", status_code=201, response_model=Comment,
              dependencies=[Depends(require_json)], description="A note of your own on the folder or one of its images.")
-def add_note(folderId: str, body: CommentIn, request: Request,
-             caller: PatientCaller = Depends(patient_with_account)) -> Comment:
-    comment = container(request).sharing.comments.add_by_patient(caller.patient_id, caller.account, folderId, body)
-    return Comment.model_validate(comment)
+def add_note(folderId: str, body: CommentIn, comments: Comments, caller: Patient) -> Comment:
+    comment = comments.add_by_patient(caller.patient_id, caller.account.display_name, folderId, body)
+    return Comment.model_validate(comment.public())
 
 
 @router.post("/api/clinics/{clinicId}/shares/{grantId}/comments", status_code=201, response_model=Comment,
              dependencies=[Depends(require_json)], tags=["clinician: shares"],
              description="Comment on the shared folder or one of its images; it appears in the patient's folder and "
                          "the patient is notified (never with the text). Audited (without the text).")
-def add_clinician_comment(clinicId: str, grantId: str, body: CommentIn, request: Request,
-                          p: Principal = Depends(require_clinician)) -> Comment:
-    c = container(request)
-    access = c.access.grant(p, clinicId, grantId, COMMENT)
-    if body.imageId is not None and c.access.image_of(access, body.imageId) is None:
+def add_clinician_comment(clinicId: str, grantId: str, body: CommentIn, access: Access, comments: Comments,
+                          p: Clinician) -> Comment:
+    checked = access.grant(p, clinicId, grantId, COMMENT)
+    if body.imageId is not None and access.image_of(checked, body.imageId) is None:
         raise image_not_in_folder()
-    comment = c.sharing.comments.add_by_clinician(p, access.patient_id, access.clinic, access.grant, body)
-    return Comment.model_validate(comment)
+    comment = comments.add_by_clinician(p, checked.clinic, checked.grant, body)
+    return Comment.model_validate(comment.public())

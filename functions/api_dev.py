@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
+from shared_code.api_schemas import Request as RequestModel, Response as ResponseModel
 from shared_code.auth.local_issuer import TOKEN_LIFETIME_SECONDS
-from shared_code.http.auth import container
 from shared_code.http.common import require_json
-from shared_code.problems import Problem
-from shared_code.schemas import Request as RequestModel, Response as ResponseModel
+from shared_code.http.deps import AppAdapters, AppContainer
+from shared_code.http.problems import Problem
 
 router = APIRouter(prefix="/api/dev", tags=["local development"])
 
@@ -33,8 +33,8 @@ class TokenResponse(ResponseModel):
 
 @router.post("/tokens", response_model=TokenResponse, dependencies=[Depends(require_json)],
              description="Public, local mode only: a JWT from the local issuer, validated like any production token.")
-def issue_token(body: TokenRequest, request: Request) -> TokenResponse:
-    issuer = container(request).local_issuer
+def issue_token(body: TokenRequest, c: AppContainer) -> TokenResponse:
+    issuer = c.local_issuer
     if issuer is None:
         raise Problem(404, detail="The local token issuer is off.")
     email = body.email.strip().lower() if body.email else None
@@ -55,10 +55,9 @@ class OutboxList(ResponseModel):
 
 @router.get("/outbox", response_model=OutboxList,
             description="Public, local mode only: the notifications that would have been e-mailed, newest first.")
-def list_outbox(request: Request, limit: int = Query(50, ge=1, le=200)) -> OutboxList:
-    c = container(request)
-    lister = getattr(c.adapters.mail, "list", None)
-    if not c.settings.is_local or not callable(lister):
+def list_outbox(c: AppContainer, adapters: AppAdapters, limit: int = Query(50, ge=1, le=200)) -> OutboxList:
+    outbox = adapters.mail_outbox
+    if not c.settings.is_local or outbox is None:
         raise Problem(404, detail="There is no local outbox: mail goes out through Microsoft Graph.")
     return OutboxList(items=[OutboxMail(**{k: mail[k] for k in ("to", "subject", "text", "html", "sentAt")})
-                             for mail in lister(limit)])
+                             for mail in outbox.list(limit)])

@@ -1,47 +1,45 @@
 """HTTP: the patient's folders."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Response
 
-from shared_code.http.auth import PatientCaller, container, patient_with_account
+from shared_code.api_schemas import ListOf
+from shared_code.folders.schemas import Folder, FolderIn, FolderPatch
 from shared_code.http.common import PageParams, require_json
-from shared_code.schemas import Folder, FolderIn, FolderPatch, ListOf
+from shared_code.http.deps import Folders, Patient
 
 router = APIRouter(prefix="/api/folders", tags=["patient: folders"])
 
 
 @router.post("", status_code=201, response_model=Folder, dependencies=[Depends(require_json)])
-def create_folder(body: FolderIn, request: Request, response: Response,
-                  caller: PatientCaller = Depends(patient_with_account)) -> Folder:
-    folder = container(request).folders.create(caller.patient_id, body)
+def create_folder(body: FolderIn, response: Response, folders: Folders, caller: Patient) -> Folder:
+    folder = folders.create(caller.patient_id, body)
     response.headers["Location"] = f"/api/folders/{folder.id}"
-    return folder
+    return Folder.model_validate(folder.public())
 
 
 @router.get("", response_model=ListOf[Folder], description="Newest first.")
-def list_folders(request: Request, page: PageParams = Depends(),
-                 caller: PatientCaller = Depends(patient_with_account)) -> ListOf[Folder]:
-    items, continuation = container(request).folders.list(caller.patient_id, page.limit, page.continuation)
-    return ListOf[Folder](items=items, continuation=continuation)
+def list_folders(folders: Folders, caller: Patient, page: PageParams = Depends()) -> ListOf[Folder]:
+    items, continuation = folders.list(caller.patient_id, page.limit, page.continuation)
+    return ListOf[Folder](items=[Folder.model_validate(f.public()) for f in items], continuation=continuation)
 
 
 @router.get("/{folderId}", response_model=Folder)
-def get_folder(folderId: str, request: Request, response: Response,
-               caller: PatientCaller = Depends(patient_with_account)) -> Folder:
-    stored = container(request).folders.get_doc(caller.patient_id, folderId)
-    response.headers["ETag"] = stored.etag
-    return Folder.model_validate(stored.doc)
+def get_folder(folderId: str, response: Response, folders: Folders, caller: Patient) -> Folder:
+    folder = folders.get(caller.patient_id, folderId)
+    response.headers["ETag"] = folder.etag
+    return Folder.model_validate(folder.public())
 
 
 @router.patch("/{folderId}", response_model=Folder, dependencies=[Depends(require_json)])
-def patch_folder(folderId: str, body: FolderPatch, request: Request,
-                 if_match: str | None = Header(None, description="Refuse the change (412) if the folder changed."),
-                 caller: PatientCaller = Depends(patient_with_account)) -> Folder:
-    return container(request).folders.patch(caller.patient_id, folderId, body, if_match)
+def patch_folder(folderId: str, body: FolderPatch, folders: Folders, caller: Patient,
+                 if_match: str | None = Header(None, description="Refuse the change (412) if the folder changed.")
+                 ) -> Folder:
+    return Folder.model_validate(folders.patch(caller.patient_id, folderId, body, if_match).public())
 
 
 @router.delete("/{folderId}", status_code=204,
                description="Deletes the folder and its images, and revokes its shares.")
-def delete_folder(folderId: str, request: Request, caller: PatientCaller = Depends(patient_with_account)) -> Response:
-    container(request).folders.delete(caller.patient_id, folderId)
+def delete_folder(folderId: str, folders: Folders, caller: Patient) -> Response:
+    folders.delete(caller.patient_id, folderId)
     return Response(status_code=204)

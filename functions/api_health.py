@@ -7,8 +7,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from shared_code.auth.principal import PLATFORM_ADMIN, Principal
-from shared_code.http.auth import container, optional_principal
-from shared_code.problems import Problem
+from shared_code.errors import RoleRequired
+from shared_code.http.auth import optional_principal
+from shared_code.http.deps import get_container
+from shared_code.http.problems import Problem
 
 router = APIRouter(prefix="/api/health", tags=["operations"])
 
@@ -20,17 +22,13 @@ def health(request: Request, deep: bool = Query(False), p: Principal | None = De
     if p is None:
         raise Problem(401, detail="The deep check needs a platform_admin token.", headers={"WWW-Authenticate": "Bearer"})
     if not p.has(PLATFORM_ADMIN):
-        raise Problem(403, "role-required", "Role required", "The deep check needs the 'platform_admin' role.")
-    adapters = container(request).adapters
+        raise RoleRequired(PLATFORM_ADMIN, "The deep check needs the 'platform_admin' role.")
     checks = {}
-    for name in ("documents", "blobs", "queue", "keys", "mail"):
-        adapter = getattr(adapters, name, None)
-        check = getattr(adapter, "check", None)
-        if check is None:
-            continue
+    # Only the deep check builds the container: liveness answers even before it exists.
+    for name, dependency in get_container(request).adapters.health_checks().items():
         started = time.perf_counter()
         try:
-            check()
+            dependency.check()
             state = "ok"
         except Exception as exc:  # noqa: BLE001 - report, never raise, never leak the message
             state = f"failing ({type(exc).__name__})"

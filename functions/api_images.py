@@ -6,12 +6,15 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from shared_code.http.auth import PatientCaller, container, patient_with_account
+from shared_code.api_schemas import ListOf
 from shared_code.http.common import PageParams, require_json
-from shared_code.problems import Problem
-from shared_code.schemas import Image, ImagePatch, ListOf, Template, TemplateIn, UploadStart, UploadTicket, View
-from shared_code.services.images_contract import ImageStream
+from shared_code.http.deps import Edits, Folders, Images, Ingest, Patient
+from shared_code.http.problems import Problem, validation_problem
+from shared_code.images.contract import ImageStream
+from shared_code.images.records import ImageRecord, ImageStatus
+from shared_code.images.schemas import Image, ImagePatch, Template, TemplateIn, UploadStart, UploadTicket, View
 
 router = APIRouter(tags=["patient: images"])
 
@@ -26,15 +29,22 @@ def image_response(stream: ImageStream, *, filename: str) -> StreamingResponse:
         "Content-Disposition": f'inline; filename="{filename}"', "X-Content-Type-Options": "nosniff"})
 
 
+def _image(image: ImageRecord) -> Image:
+    return Image.model_validate(image.public())
+
+
+def _template(image: ImageRecord | None) -> Template:
+    return Template(imageId=image.id if image else None, image=_image(image) if image else None)
+
+
 @router.post("/api/folders/{folderId}/images", status_code=201, response_model=Image,
              openapi_extra={"requestBody": {"required": True, "content": {
                  t: {"schema": {"type": "string", "format": "binary"}} for t in IMAGE_TYPES}}},
              description="Direct upload: the image bytes as the body. `takenAt`, `note`, `view` as query "
                          "parameters or as headers of the same names (a note in a header percent-encoded).")
-async def upload_image(folderId: str, request: Request, response: Response,
+async def upload_image(folderId: str, request: Request, response: Response, ingest: Ingest, caller: Patient,
                        takenAt: str | None = Query(None), note: str | None = Query(None, max_length=1000),
-                       view: View | None = Query(None),
-                       caller: PatientCaller = Depends(patient_with_account)) -> Image:
+                       view: View | None = Query(None)) -> Image:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in IMAGE_TYPES:
         raise Problem(415, detail="Send the image as image/jpeg, image/png or image/heic.")
@@ -44,22 +54,13 @@ async def upload_image(folderId: str, request: Request, response: Response,
     try:
         meta = _upload_fields.validate_python({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
-        from shared_code.http.problems import validation_problem
-
         raise validation_problem(list(exc.errors())) from None
     body = await request.body()
-    images = container(request).images
-    doc = await _in_thread(images.upload, caller.patient_id, folderId, body, taken_at=meta.takenAt,
-                           note=meta.note, view=meta.view)
-    response.headers["Location"] = f"/api/images/{doc['id']}"
-    return Image.model_validate(images.public(doc))
-
-
-async def _in_thread(fn, *args, **kwargs):
     # Decoding and encryption are CPU work: keep the event loop free.
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(fn, *args, **kwargs)
+    image = await run_in_threadpool(ingest.upload, caller.patient_id, folderId, body, taken_at=meta.takenAt,
+                                    note=meta.note, view=meta.view)
+    response.headers["Location"] = f"/api/images/{image.id}"
+    return _image(image)
 
 
 def _header_text(request: Request, name: str) -> str | None:
@@ -70,46 +71,39 @@ def _header_text(request: Request, name: str) -> str | None:
 @router.post("/api/folders/{folderId}/uploads", status_code=201, response_model=UploadTicket,
              description="Start a direct-to-storage upload: PUT the bytes to `uploadUrl` before `expiresAt`. "
                          "The image is `pending`, then `ready` or `rejected` (with `rejectedReason`).")
-def start_upload(folderId: str, request: Request, body: UploadStart | None = None,
-                 caller: PatientCaller = Depends(patient_with_account)) -> UploadTicket:
+def start_upload(folderId: str, request: Request, ingest: Ingest, caller: Patient,
+                 body: UploadStart | None = None) -> UploadTicket:
     if request.headers.get("content-length", "0") != "0":
         require_json(request)
     body = body or UploadStart()
-    ticket = container(request).images.start_upload(caller.patient_id, folderId, taken_at=body.takenAt,
-                                                     note=body.note, view=body.view)
+    ticket = ingest.start_upload(caller.patient_id, folderId, taken_at=body.takenAt, note=body.note, view=body.view)
     return UploadTicket.model_validate(ticket)
 
 
 @router.get("/api/folders/{folderId}/images", response_model=ListOf[Image],
             description="The folder's images in `takenAt` order (upload time where none is known).")
-def list_images(folderId: str, request: Request, page: PageParams = Depends(),
-                status: str | None = Query(None, pattern="^(pending|ready|rejected)$"),
-                caller: PatientCaller = Depends(patient_with_account)) -> ListOf[Image]:
-    c = container(request)
-    c.folders.get_doc(caller.patient_id, folderId)
-    docs, continuation = c.images.list_folder(caller.patient_id, folderId, status=status, limit=page.limit,
-                                              continuation=page.continuation)
-    return ListOf[Image](items=[Image.model_validate(c.images.public(d)) for d in docs], continuation=continuation)
+def list_images(folderId: str, folders: Folders, images: Images, caller: Patient, page: PageParams = Depends(),
+                status: str | None = Query(None, pattern="^(pending|ready|rejected)$")) -> ListOf[Image]:
+    folders.get(caller.patient_id, folderId)
+    items, continuation = images.list_folder(caller.patient_id, folderId, status=ImageStatus(status) if status else None,
+                                             limit=page.limit, continuation=page.continuation)
+    return ListOf[Image](items=[_image(i) for i in items], continuation=continuation)
 
 
 @router.get("/api/images/{imageId}", response_model=Image)
-def get_image(imageId: str, request: Request, caller: PatientCaller = Depends(patient_with_account)) -> Image:
-    images = container(request).images
-    return Image.model_validate(images.public(images.get_doc(caller.patient_id, imageId)))
+def get_image(imageId: str, images: Images, caller: Patient) -> Image:
+    return _image(images.get(caller.patient_id, imageId))
 
 
 @router.patch("/api/images/{imageId}", response_model=Image, dependencies=[Depends(require_json)])
-def patch_image(imageId: str, body: ImagePatch, request: Request,
-                caller: PatientCaller = Depends(patient_with_account)) -> Image:
-    images = container(request).images
-    fields = {name: getattr(body, name) for name in body.model_fields_set}
-    return Image.model_validate(images.public(images.patch(caller.patient_id, imageId, fields)))
+def patch_image(imageId: str, body: ImagePatch, edits: Edits, caller: Patient) -> Image:
+    return _image(edits.patch(caller.patient_id, imageId, body))
 
 
 @router.delete("/api/images/{imageId}", status_code=204,
                description="Destroys the image's key first (unreadable at once), then its stored objects.")
-def delete_image(imageId: str, request: Request, caller: PatientCaller = Depends(patient_with_account)) -> Response:
-    container(request).images.delete(caller.patient_id, imageId)
+def delete_image(imageId: str, edits: Edits, caller: Patient) -> Response:
+    edits.delete(caller.patient_id, imageId)
     return Response(status_code=204)
 
 
@@ -117,31 +111,24 @@ _BINARY = {200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": 
 
 
 @router.get("/api/images/{imageId}/content", response_class=StreamingResponse, responses=_BINARY)
-def image_content(imageId: str, request: Request, caller: PatientCaller = Depends(patient_with_account)):
-    images = container(request).images
-    doc = images.get_doc(caller.patient_id, imageId)
-    extension = "png" if doc.get("contentType") == "image/png" else "jpg"
-    return image_response(images.open(caller.patient_id, doc, "original"), filename=f"{imageId}.{extension}")
+def image_content(imageId: str, images: Images, caller: Patient):
+    image = images.get(caller.patient_id, imageId)
+    extension = "png" if image.content_type == "image/png" else "jpg"
+    return image_response(images.open(caller.patient_id, image, "original"), filename=f"{imageId}.{extension}")
 
 
 @router.get("/api/images/{imageId}/thumbnail", response_class=StreamingResponse, responses=_BINARY)
-def image_thumbnail(imageId: str, request: Request, caller: PatientCaller = Depends(patient_with_account)):
-    images = container(request).images
-    doc = images.get_doc(caller.patient_id, imageId)
-    return image_response(images.open(caller.patient_id, doc, "thumbnail"), filename=f"{imageId}-thumbnail.jpg")
+def image_thumbnail(imageId: str, images: Images, caller: Patient):
+    image = images.get(caller.patient_id, imageId)
+    return image_response(images.open(caller.patient_id, image, "thumbnail"), filename=f"{imageId}-thumbnail.jpg")
 
 
 @router.get("/api/folders/{folderId}/template", response_model=Template,
             description="The overlay template: by default the first image uploaded; `imageId` null for none.")
-def get_template(folderId: str, request: Request, caller: PatientCaller = Depends(patient_with_account)) -> Template:
-    images = container(request).images
-    doc = images.template(caller.patient_id, folderId)
-    return Template(imageId=doc["id"] if doc else None, image=Image.model_validate(images.public(doc)) if doc else None)
+def get_template(folderId: str, edits: Edits, caller: Patient) -> Template:
+    return _template(edits.template(caller.patient_id, folderId))
 
 
 @router.put("/api/folders/{folderId}/template", response_model=Template, dependencies=[Depends(require_json)])
-def put_template(folderId: str, body: TemplateIn, request: Request,
-                 caller: PatientCaller = Depends(patient_with_account)) -> Template:
-    images = container(request).images
-    doc = images.set_template(caller.patient_id, folderId, body.imageId)
-    return Template(imageId=doc["id"] if doc else None, image=Image.model_validate(images.public(doc)) if doc else None)
+def put_template(folderId: str, body: TemplateIn, edits: Edits, caller: Patient) -> Template:
+    return _template(edits.set_template(caller.patient_id, folderId, body.imageId))

@@ -8,29 +8,26 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from shared_code.adapters.local.upload_urls import InvalidUploadToken
-from shared_code.http.auth import container
-from shared_code.problems import Problem
-from shared_code.settings import INCOMING_CONTAINER
+from shared_code.errors import UploadUrlInvalid
+from shared_code.http.deps import AppAdapters, AppClock, Incoming
+from shared_code.http.problems import Problem
+from shared_code.ports.upload_urls import InvalidUploadToken
 
 router = APIRouter(tags=["local development"])
 
 
 @router.put("/api/local-uploads/{token}", status_code=201,
             description="Local mode: PUT the image bytes to the `uploadUrl` returned by POST /uploads.")
-async def put_local_upload(token: str, request: Request) -> Response:
-    c = container(request)
-    verify = getattr(c.adapters.upload_urls, "verify", None)
-    if verify is None:  # upload URLs are blob SAS here: this route is not their target
+async def put_local_upload(token: str, request: Request, adapters: AppAdapters, clock: AppClock,
+                           incoming: Incoming) -> Response:
+    verifier = adapters.upload_url_verifier
+    if verifier is None:  # upload URLs are blob SAS here: this route is not their target
         raise Problem(404, detail="Local upload URLs are not in use.")
     try:
-        blob_name = verify(token, c.clock.now())
+        blob_name = verifier.verify(token, clock.now())
     except InvalidUploadToken:
-        raise Problem(403, "upload-url-invalid", "Upload URL not valid",
-                      "This upload URL is expired or was altered; start a new upload.") from None
-    if c.images.upload_target(blob_name) is None:
-        raise Problem(409, "upload-already-used", "Upload already used", "This upload has already been received.")
+        raise UploadUrlInvalid() from None
+    incoming.expect(blob_name)
     body = await request.body()
-    await run_in_threadpool(c.adapters.blobs.put, INCOMING_CONTAINER, blob_name, [body])
-    await run_in_threadpool(c.images.process_incoming, blob_name)
+    await run_in_threadpool(incoming.receive, blob_name, body)
     return Response(status_code=201)

@@ -1,23 +1,20 @@
 """HTTP: sharing a folder with a clinic (patient), the patient's access log, and the clinician's
 side of a share: worklist, detail, image content and thumbnail, EPR export.
 
-Every clinician route first passes `container.access` (shared_code/access.py), which decides who
-may see what; the handlers only choose the operation and hand over."""
+Every clinician route first passes `Access` (shared_code/access.py), which decides who may see
+what; the handlers only choose the operation and hand over."""
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 
 from shared_code.access import EXPORT_EPR, VIEW
-from shared_code.auth.principal import Principal
-from shared_code.fhir_export import FHIR_JSON
-from shared_code.http.auth import PatientCaller, container, patient_with_account, require_clinician
+from shared_code.api_schemas import ListOf
 from shared_code.http.common import PageParams, require_json
-from shared_code.schemas import ListOf
-from shared_code.services.images_contract import ImageStream
-from shared_code.sharing.audit import actor_of
+from shared_code.http.deps import Access, Audit, Clinician, ClinicianViews, Grants, Patient
+from shared_code.sharing.fhir_export import FHIR_JSON
 from shared_code.sharing.schemas import AccessLogEntry, Grant, GrantDetail, GrantStatus, ShareIn
 
 router = APIRouter()
@@ -32,63 +29,52 @@ _NO_STORE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "no
              responses={429: {"description": "Too many clinic-code attempts; see Retry-After."}},
              description="Share the folder with the clinic whose code is given, until `expiresAt` (or for "
                          "`durationDays`), for the purposes given; `consent.accepted` must be true. The clinic is notified.")
-def create_share(folderId: str, body: ShareIn, request: Request,
-                 caller: PatientCaller = Depends(patient_with_account)) -> Grant:
-    grant = container(request).sharing.grants.create(caller.principal, caller.patient_id, folderId, body)
-    return Grant.model_validate(grant)
+def create_share(folderId: str, body: ShareIn, grants: Grants, caller: Patient) -> Grant:
+    return Grant.model_validate(grants.create(caller.principal, caller.patient_id, folderId, body))
 
 
 @router.get("/api/folders/{folderId}/shares", response_model=ListOf[Grant], tags=["patient: sharing"],
             description="The folder's shares, newest first, each with its status now.")
-def list_shares(folderId: str, request: Request, page: PageParams = Depends(),
-                caller: PatientCaller = Depends(patient_with_account)) -> ListOf[Grant]:
-    items, continuation = container(request).sharing.grants.list_for_folder(caller.patient_id, folderId,
-                                                                            page.limit, page.continuation)
+def list_shares(folderId: str, grants: Grants, caller: Patient, page: PageParams = Depends()) -> ListOf[Grant]:
+    items, continuation = grants.list_for_folder(caller.patient_id, folderId, page.limit, page.continuation)
     return ListOf[Grant](items=[Grant.model_validate(g) for g in items], continuation=continuation)
 
 
 @router.delete("/api/shares/{grantId}", status_code=204, tags=["patient: sharing"],
                description="Revoke at once. The consent record stays as it was given; revoking twice is harmless.")
-def revoke_share(grantId: str, request: Request, caller: PatientCaller = Depends(patient_with_account)) -> Response:
-    container(request).sharing.grants.revoke(caller.principal, caller.patient_id, grantId)
+def revoke_share(grantId: str, grants: Grants, caller: Patient) -> Response:
+    grants.revoke(caller.principal, caller.patient_id, grantId)
     return Response(status_code=204)
 
 
 @router.get("/api/me/access-log", response_model=ListOf[AccessLogEntry], tags=["patient: account"],
             description="Every clinician action on your data (viewed, downloaded, exported, commented), newest first.")
-def access_log(request: Request, page: PageParams = Depends(),
-               caller: PatientCaller = Depends(patient_with_account)) -> ListOf[AccessLogEntry]:
-    sharing = container(request).sharing
-    result = sharing.audit.clinician_actions(caller.patient_id, page.limit, page.continuation)
-    sharing.audit.record(caller.patient_id, "access_log.read", actor_of(caller.principal, "patient"))
-    return ListOf[AccessLogEntry](items=[AccessLogEntry.model_validate(s.doc) for s in result.items],
-                                  continuation=result.continuation)
+def access_log(audit: Audit, caller: Patient, page: PageParams = Depends()) -> ListOf[AccessLogEntry]:
+    entries, continuation = audit.access_log(caller.principal, caller.patient_id, page.limit, page.continuation)
+    return ListOf[AccessLogEntry](items=[AccessLogEntry.model_validate(e.public()) for e in entries],
+                                  continuation=continuation)
 
 
 # --- clinician ---
 @router.get("/api/clinics/{clinicId}/shares", response_model=ListOf[Grant], tags=["clinician: shares"],
             description="The clinic's worklist of shared folders, newest first; `status` filters by the status now.")
-def worklist(clinicId: str, request: Request, page: PageParams = Depends(),
-             status: GrantStatus | None = Query(None), p: Principal = Depends(require_clinician)) -> ListOf[Grant]:
-    c = container(request)
-    c.access.clinic(p, clinicId)
-    items, continuation = c.sharing.grants.worklist(clinicId, status, page.limit, page.continuation)
+def worklist(clinicId: str, access: Access, grants: Grants, p: Clinician, page: PageParams = Depends(),
+             status: GrantStatus | None = Query(None)) -> ListOf[Grant]:
+    access.clinic(p, clinicId)
+    items, continuation = grants.worklist(clinicId, status, page.limit, page.continuation)
     return ListOf[Grant](items=[Grant.model_validate(g) for g in items], continuation=continuation)
 
 
 @router.get(_CLINIC_SHARE, response_model=GrantDetail, tags=["clinician: shares"],
             description="The grant, the folder, the patient's name (and NHS number, where given), and the metadata "
                         "of the folder's ready images. Audited.")
-def grant_detail(clinicId: str, grantId: str, request: Request, p: Principal = Depends(require_clinician)) -> GrantDetail:
-    c = container(request)
-    access = c.access.grant(p, clinicId, grantId, VIEW)
-    return GrantDetail.model_validate(c.sharing.clinician.detail(access))
+def grant_detail(clinicId: str, grantId: str, access: Access, views: ClinicianViews, p: Clinician) -> GrantDetail:
+    return GrantDetail.model_validate(views.detail(access.grant(p, clinicId, grantId, VIEW)))
 
 
-def _image(request: Request, p: Principal, clinic_id: str, grant_id: str, image_id: str, variant: str) -> StreamingResponse:
-    c = container(request)
-    access = c.access.image(p, clinic_id, grant_id, image_id, VIEW)
-    stream: ImageStream = c.sharing.clinician.open_image(access, variant)
+def _image(access: Access, views: ClinicianViews, p: Clinician, clinic_id: str, grant_id: str, image_id: str,
+           variant: Literal["original", "thumbnail"]) -> StreamingResponse:
+    stream = views.open_image(access.image(p, clinic_id, grant_id, image_id, VIEW), variant)
     return StreamingResponse(stream.chunks, media_type=stream.content_type,
                              headers={"Content-Length": str(stream.length), **_NO_STORE})
 
@@ -99,17 +85,17 @@ _IMAGE_RESPONSES = {200: {"content": {"image/jpeg": {}, "image/png": {}, "image/
 
 @router.get(_CLINIC_SHARE + "/images/{imageId}/content", tags=["clinician: shares"], response_class=StreamingResponse,
             responses=_IMAGE_RESPONSES, description="View an image of the shared folder. Audited.")
-def image_content(clinicId: str, grantId: str, imageId: str, request: Request,
-                  p: Principal = Depends(require_clinician)) -> StreamingResponse:
-    return _image(request, p, clinicId, grantId, imageId, "original")
+def image_content(clinicId: str, grantId: str, imageId: str, access: Access, views: ClinicianViews,
+                  p: Clinician) -> StreamingResponse:
+    return _image(access, views, p, clinicId, grantId, imageId, "original")
 
 
 @router.get(_CLINIC_SHARE + "/images/{imageId}/thumbnail", tags=["clinician: shares"],
             response_class=StreamingResponse, responses={200: {"content": {"image/jpeg": {}}}},
             description="A small JPEG of an image of the shared folder. Audited.")
-def image_thumbnail(clinicId: str, grantId: str, imageId: str, request: Request,
-                    p: Principal = Depends(require_clinician)) -> StreamingResponse:
-    return _image(request, p, clinicId, grantId, imageId, "thumbnail")
+def image_thumbnail(clinicId: str, grantId: str, imageId: str, access: Access, views: ClinicianViews,
+                    p: Clinician) -> StreamingResponse:
+    return _image(access, views, p, clinicId, grantId, imageId, "thumbnail")
 
 
 @router.get(_CLINIC_SHARE + "/images/{imageId}/export", tags=["clinician: shares"],
@@ -117,11 +103,8 @@ def image_thumbnail(clinicId: str, grantId: str, imageId: str, request: Request,
             description="For the electronic patient record: a FHIR R4 Bundle with the Patient (NHS number), the "
                         "photograph as Media and DocumentReference, and the Consent. Only where the share's purposes "
                         "include `medical_record` (else 403 purpose-not-granted). Audited.")
-def export_image(clinicId: str, grantId: str, imageId: str, request: Request,
-                 format: Literal["fhir"] = Query("fhir", description="Only `fhir` (FHIR R4 JSON)."),
-                 p: Principal = Depends(require_clinician)) -> Response:
-    c = container(request)
-    access = c.access.image(p, clinicId, grantId, imageId, EXPORT_EPR)
-    body = c.sharing.clinician.export(access)
+def export_image(clinicId: str, grantId: str, imageId: str, access: Access, views: ClinicianViews, p: Clinician,
+                 format: Literal["fhir"] = Query("fhir", description="Only `fhir` (FHIR R4 JSON).")) -> Response:
+    body = views.export(access.image(p, clinicId, grantId, imageId, EXPORT_EPR))
     return Response(body, media_type=FHIR_JSON, headers={
         "Content-Disposition": f'attachment; filename="{imageId}.fhir.json"', **_NO_STORE})

@@ -1,18 +1,18 @@
 """Triggers of the image area: the Event Grid-sourced blob trigger that processes uploads, and the
 timers that keep uploads honest. Each calls a handler in shared_code; locally the same handlers run
-in-process (the upload URL's PUT calls `process_incoming`; the timers run as local jobs).
+in-process (the upload URL's PUT calls `IncomingUploads.process`; the timers run as local jobs).
 
 Event Grid delivers duplicates and several BlobCreated events per multi-request upload: the deploy
 script's subscription keeps only final commits (data.api PutBlob, PutBlockList, CopyBlob,
-FlushWithClose), and `process_incoming` is idempotent on blob name + ETag."""
+FlushWithClose), and `IncomingUploads.process` is idempotent on blob name + ETag (images/incoming.py);
+the timers are images/redrive.py's."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import azure.functions as func
 
-from functions.local_triggers import LocalJob
+from functions.local_jobs import LocalJob
 from functions.runtime import get_container
 from shared_code.settings import INCOMING_CONTAINER
 
@@ -25,7 +25,7 @@ bp = func.Blueprint()
                  source=func.BlobSource.EVENT_GRID)
 def process_incoming_upload(blob: func.InputStream) -> None:
     name = (blob.name or "").removeprefix(f"{INCOMING_CONTAINER}/")
-    outcome = get_container().images.process_incoming(name)
+    outcome = get_container().incoming.process(name)
     log.info("incoming upload handled", extra={"event": f"upload.{outcome}"})
 
 
@@ -42,11 +42,11 @@ def sweep_incoming(timer: func.TimerRequest) -> None:
 
 
 def redrive_uploads_job(container) -> dict[str, int]:
-    return container.images.redrive_pending()
+    return container.upload_redrive.redrive_pending()
 
 
 def sweep_incoming_job(container) -> int:
-    return container.images.sweep_incoming(older_than=timedelta(hours=24))
+    return container.upload_redrive.sweep_incoming()
 
 
 LOCAL_JOBS = [

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from typing import TYPE_CHECKING
+from functions import ingest_bp, notifications_bp, schedules_bp
+from functions.local_jobs import LocalJob
 
 if TYPE_CHECKING:
     from shared_code.container import Container
@@ -20,17 +20,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class LocalJob:
-    name: str
-    every_seconds: float
-    run: Callable[["Container"], None]
-
-
 def local_jobs() -> list[LocalJob]:
     """Every trigger area contributes its jobs here (the module's LOCAL_JOBS)."""
-    from functions import ingest_bp, notifications_bp, schedules_bp
-
     return [*ingest_bp.LOCAL_JOBS, *notifications_bp.LOCAL_JOBS, *schedules_bp.LOCAL_JOBS]
 
 

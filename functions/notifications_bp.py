@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.local_triggers import LocalJob
+from functions.local_jobs import LocalJob
 from functions.runtime import get_container
 from shared_code.settings import NOTIFICATIONS_QUEUE
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.local_triggers import LocalJob
+from functions.local_jobs import LocalJob
 from functions.runtime import get_container
 
 bp = func.Blueprint()

@@ -6,6 +6,9 @@
 //     Cosmos DB (UK South + UK West failover), Key Vault (replicated by Microsoft to the paired
 //     region, UK West). On top of that, two built-in Azure Policy assignments on the subscription
 //     refuse any resource or resource group created outside UK South / UK West, whoever deploys it.
+//     One exception, forced by Azure: the alerts' action group (modules/alerts.bicep) can only be
+//     'global' (no UK region offers regional action groups). It holds the operations mailbox address
+//     only; alert rules and all telemetry stay in the UK.
 //   * No keys. Storage shared keys, Cosmos DB keys, Application Insights ingestion keys and
 //     Log Analytics shared keys are all switched off; Function App publishing credentials (FTP and
 //     SCM basic auth) are switched off. The app authenticates to everything with one user-assigned
@@ -68,23 +71,39 @@ param portalBaseUrl string
 @description('Public base URL of the API; empty for https://<function app default host name>.')
 param publicBaseUrl string = ''
 
-@description('Origins allowed to PUT uploads straight to blob storage with a user delegation SAS; empty for none.')
-param uploadCorsOrigins array = []
+// --- Browser uploads ---
+@description('Comma-separated browser origins (https://host[:port], e.g. the portal\'s origin) allowed to PUT uploads straight to blob storage with a user delegation SAS; empty for none (the mobile app needs no CORS). From UPLOAD_CORS_ORIGINS.')
+param uploadCorsOrigins string = ''
+
+// --- Operations ---
+@minLength(3)
+@description('E-mail address of the operations mailbox that receives every alert (infra/modules/alerts.bicep). From ALERT_EMAIL_ADDRESS.')
+param alertEmailAddress string
+
+@description('\'recover\' to bring back this environment\'s soft-deleted Key Vault (a redeploy within 90 days of a teardown); scripts/deploy.sh detects it. From AZURE_KEY_VAULT_CREATE_MODE.')
+@allowed([
+  'default'
+  'recover'
+])
+param keyVaultCreateMode string = 'default'
 
 // Built-in policy definitions (ids are the same in every tenant).
 var allowedLocationsPolicyId = '/providers/Microsoft.Authorization/policyDefinitions/e56962a6-4747-49cd-b67b-bf8b01975c4c'
 var allowedResourceGroupLocationsPolicyId = '/providers/Microsoft.Authorization/policyDefinitions/e765b5de-1225-4ba3-bd56-1ac6695af988'
 // Deliberately no 'global' in this list. The built-in "Allowed locations" policy already exempts
 // resources whose location is 'global' (and it only evaluates resources that have a location), and
-// nothing deployed here is global: the Event Grid system topic of a storage account lives in the
-// account's region, and Application Insights/Log Analytics are regional. Adding 'global' would only
-// widen what other deployments to this subscription could create.
+// the only global resource here is the alerts' action group (a mailbox address, no data): the Event
+// Grid system topic of a storage account lives in the account's region, and Application Insights,
+// Log Analytics and the alert rules are regional. Adding 'global' would only widen what other
+// deployments to this subscription could create.
 var ukLocations = [
   'uksouth'
   'ukwest'
 ]
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+// Origins arrive as one string (azd and main.parameters.json substitute strings only).
+var uploadCorsOriginList = empty(uploadCorsOrigins) ? [] : split(replace(uploadCorsOrigins, ' ', ''), ',')
 var tags = {
   'azd-env-name': environmentName
   service: 'nhs-teledermatology'
@@ -155,7 +174,9 @@ module resources 'modules/resources.bicep' = {
     graphClientSecret: graphClientSecret
     portalBaseUrl: portalBaseUrl
     publicBaseUrl: publicBaseUrl
-    uploadCorsOrigins: uploadCorsOrigins
+    uploadCorsOrigins: uploadCorsOriginList
+    keyVaultCreateMode: keyVaultCreateMode
+    alertEmailAddress: alertEmailAddress
   }
 }
 
@@ -171,3 +192,4 @@ output AZURE_KEY_VAULT_NAME string = resources.outputs.keyVaultName
 output AZURE_COSMOS_ACCOUNT_NAME string = resources.outputs.cosmosAccountName
 output AZURE_CLIENT_ID string = resources.outputs.identityClientId
 output INCOMING_CONTAINER string = resources.outputs.incomingContainerName
+output AZURE_ACTION_GROUP_NAME string = resources.outputs.actionGroupName

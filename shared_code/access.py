@@ -17,7 +17,8 @@ POINT READ (never a query, never a cache, so a removed member or a revoked grant
 Clinic administration (members, code rotation) needs (1), (2) and the member role `clinic_admin`
 (403 `clinic-admin-required`), but not (3): removing a leaver must never depend on a paid licence.
 
-Purposes -> operations (also in README.md, "Purposes and what they allow"):
+Purposes -> operations (`PURPOSE_OPERATIONS` in shared_code/sharing/records.py; also in README.md,
+"Sharing with clinics: who may see what"):
 
 | purpose          | view (detail, image, thumbnail) | comment | export to the EPR (FHIR) |
 |------------------|---------------------------------|---------|--------------------------|
@@ -35,71 +36,54 @@ viewing is allowed under any purpose; taking identifiable copies out for them is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
 
 from shared_code.auth.principal import CLINICIAN, Principal
 from shared_code.clock import Clock
-from shared_code.problems import Problem
-from shared_code.services.images_contract import ImageReader
-from shared_code.sharing.clinics import ClinicService, subscription_active
-from shared_code.sharing.grants import GrantService, grant_status
-from shared_code.sharing.members import CLINIC_ADMIN, MemberService
+from shared_code.errors import (
+    ClinicAdminRequired, ClinicNotFound, GrantExpired, GrantNotFound, GrantRevoked, ImageNotFound, PurposeNotGranted,
+    RoleRequired, SubscriptionInactive,
+)
+from shared_code.images.contract import ImageReader
+from shared_code.images.records import ImageRecord
+from shared_code.sharing.grant_repository import GrantRepository
+from shared_code.sharing.records import (
+    PURPOSE_OPERATIONS, Clinic, Grant, GrantStatus, Member, Operation, allowed_operations,
+)
+from shared_code.sharing.repository import ClinicRepository, MemberRepository
 
-VIEW = "view"
-COMMENT = "comment"
-EXPORT_EPR = "export_epr"
-OPERATIONS = (VIEW, COMMENT, EXPORT_EPR)
-
-PURPOSE_OPERATIONS: dict[str, frozenset[str]] = {
-    "clinical_care": frozenset({VIEW, COMMENT}),
-    "medical_record": frozenset({VIEW, COMMENT, EXPORT_EPR}),
-    "teaching": frozenset({VIEW}),
-    "research": frozenset({VIEW}),
-}
-
-
-def allowed_operations(purposes: Iterable[str]) -> list[str]:
-    allowed = set().union(*(PURPOSE_OPERATIONS.get(p, frozenset()) for p in purposes))
-    return [op for op in OPERATIONS if op in allowed]
+VIEW, COMMENT, EXPORT_EPR = Operation.VIEW, Operation.COMMENT, Operation.EXPORT_EPR
+__all__ = ["VIEW", "COMMENT", "EXPORT_EPR", "PURPOSE_OPERATIONS", "allowed_operations", "AccessPolicy",
+           "ClinicAccess", "GrantAccess", "ImageAccess"]
 
 
 @dataclass(frozen=True)
 class ClinicAccess:
     principal: Principal
-    clinic: dict[str, Any]
-    member: dict[str, Any]
+    clinic: Clinic
+    member: Member
 
     @property
     def clinic_id(self) -> str:
-        return self.clinic["clinicId"]
+        return self.clinic.clinic_id
 
 
 @dataclass(frozen=True)
 class GrantAccess(ClinicAccess):
-    grant: dict[str, Any]
+    grant: Grant
 
     @property
     def patient_id(self) -> str:
-        return self.grant["patientId"]
+        return self.grant.patient_id
 
 
 @dataclass(frozen=True)
 class ImageAccess(GrantAccess):
-    image: dict[str, Any]
-
-
-def _clinic_not_found(clinic_id: str) -> Problem:
-    return Problem(404, "clinic-not-found", "No such clinic",
-                   f"No clinic {clinic_id} of which you are a member.")
-
-
-def _image_not_found(image_id: str) -> Problem:
-    return Problem(404, "image-not-found", "No such image", f"No image {image_id} in this share.")
+    image: ImageRecord
 
 
 class AccessPolicy:
-    def __init__(self, clinics: ClinicService, members: MemberService, grants: GrantService,
-                 images: Callable[[], ImageReader], clock: Clock):
+    def __init__(self, clinics: ClinicRepository, members: MemberRepository, grants: GrantRepository,
+                 images: ImageReader, clock: Clock):
         self._clinics = clinics
         self._members = members
         self._grants = grants
@@ -109,53 +93,53 @@ class AccessPolicy:
     def clinic(self, principal: Principal, clinic_id: str, *, admin: bool = False) -> ClinicAccess:
         """Checks 1-3 (or 1, 2 and the clinic_admin role when `admin`)."""
         if not principal.has(CLINICIAN):
-            raise Problem(403, "role-required", "Role required", "This needs the 'clinician' role.")
-        member = self._members.find(clinic_id, principal)
+            raise RoleRequired(CLINICIAN)
+        member = self._member(principal, clinic_id)
         clinic = self._clinics.get(clinic_id) if member is not None else None
         if member is None or clinic is None:
-            raise _clinic_not_found(clinic_id)
+            raise ClinicNotFound(clinic_id)
         if admin:
-            if member.get("role") != CLINIC_ADMIN:
-                raise Problem(403, "clinic-admin-required", "Clinic admin required",
-                              "Only a clinic_admin of this clinic may do this.")
-        elif not subscription_active(clinic, self._clock.now()):
-            raise Problem(403, "subscription-inactive", "Subscription inactive",
-                          "This clinic's subscription has ended; shared folders are not available.")
+            if not member.is_admin:
+                raise ClinicAdminRequired()
+        elif not clinic.subscription_active(self._clock.now()):
+            raise SubscriptionInactive()
         return ClinicAccess(principal, clinic, member)
 
-    def grant(self, principal: Principal, clinic_id: str, grant_id: str, operation: str) -> GrantAccess:
+    def _member(self, principal: Principal, clinic_id: str) -> Member | None:
+        """The caller's membership: by the verified e-mail, else by the object id (point reads only)."""
+        member = self._members.by_email(clinic_id, principal.email) if principal.email else None
+        if member is None and principal.object_id:
+            member = self._members.by_object_id(clinic_id, principal.object_id)
+        return member
+
+    def grant(self, principal: Principal, clinic_id: str, grant_id: str, operation: Operation) -> GrantAccess:
         """Checks 1-5."""
         access = self.clinic(principal, clinic_id)
-        grant = self._grants.clinic_grant(clinic_id, grant_id)
+        grant = self._grants.grant(clinic_id, grant_id)
         if grant is None:
-            raise Problem(404, "grant-not-found", "No such share", f"No share {grant_id} for this clinic.")
-        status = grant_status(grant, self._clock.now())
-        if status == "revoked":
-            raise Problem(403, "grant-revoked", "Share revoked", "The patient has revoked this share.")
-        if status == "expired":
-            raise Problem(403, "grant-expired", "Share expired", "This share has expired.")
-        if operation not in allowed_operations(grant["purposes"]):
-            raise Problem(403, "purpose-not-granted", "Purpose not granted",
-                          f"The patient's consent does not cover '{operation}' for this share.")
+            raise GrantNotFound(grant_id)
+        status = grant.status_at(self._clock.now())
+        if status is GrantStatus.REVOKED:
+            raise GrantRevoked()
+        if status is GrantStatus.EXPIRED:
+            raise GrantExpired()
+        if not grant.allows(operation):
+            raise PurposeNotGranted(Operation(operation).value)
         return GrantAccess(access.principal, access.clinic, access.member, grant)
 
     def image(self, principal: Principal, clinic_id: str, grant_id: str, image_id: str,
-              operation: str) -> ImageAccess:
+              operation: Operation) -> ImageAccess:
         """Checks 1-6."""
         access = self.grant(principal, clinic_id, grant_id, operation)
         image = self.image_of(access, image_id)
         if image is None:
-            raise _image_not_found(image_id)
+            raise ImageNotFound(image_id, scope="share")
         return ImageAccess(access.principal, access.clinic, access.member, access.grant, image)
 
-    def image_of(self, access: GrantAccess, image_id: str) -> dict[str, Any] | None:
+    def image_of(self, access: GrantAccess, image_id: str) -> ImageRecord | None:
         """Check 6 for a grant that has passed 1-5: the image if it is ready and in the grant's folder."""
         try:
-            image = self._images().get_doc(access.patient_id, image_id)
-        except Problem as problem:
-            if problem.status == 404:
-                return None
-            raise
-        if image.get("folderId") != access.grant["folderId"] or image.get("status") != "ready":
+            image = self._images.get(access.patient_id, image_id)
+        except ImageNotFound:
             return None
-        return image
+        return image if image.shown_in(access.grant.folder_id) else None

@@ -132,12 +132,10 @@ def _register_rotation(subparsers) -> None:
 def _rotate(args, container, out: TextIO) -> int:
     from tqdm import tqdm
 
-    from shared_code.services.key_rotation import rotate_patient_keys
-
     def progress(ids):
         return ids if args.no_progress else tqdm(ids, desc="patients", unit="patient", file=sys.stderr)
 
-    report = rotate_patient_keys(container, dry_run=args.dry_run, progress=progress)
+    report = container.key_rotation.run(dry_run=args.dry_run, progress=progress)
     verb = "would re-wrap" if args.dry_run else "re-wrapped"
     out.write(f"KEK version now: {report.current_kid}\n"
               f"patients: {report.total}; {verb}: {report.rewrapped}; already current: {report.already_current}; "

@@ -22,3 +22,8 @@ class FrozenClock(Clock):
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_time(value: str) -> datetime:
+    """The one reader of the times this service stores (RFC 3339, `Z` or an offset): aware, UTC."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)

@@ -3,18 +3,30 @@
 Built on the first request (never at import). Tests build their own with injected adapters."""
 from __future__ import annotations
 
+from shared_code.access import AccessPolicy
+from shared_code.accounts.key_rotation import KeyRotation
+from shared_code.accounts.repository import AccountRepository
+from shared_code.accounts.service import AccountService
 from shared_code.adapters.factory import Adapters, build_adapters
 from shared_code.auth.local_issuer import LocalIssuer
 from shared_code.auth.tokens import TokenValidator, TrustedIssuer, jwks_key_lookup
 from shared_code.clock import Clock
+from shared_code.folders.repository import FolderRepository
+from shared_code.folders.service import FolderService
+from shared_code.images.edits import ImageEdits
+from shared_code.images.incoming import IncomingUploads
+from shared_code.images.ingest import ImageIngest
+from shared_code.images.keys import PatientKeys
+from shared_code.images.objects import ImageObjects
+from shared_code.images.reads import ImageReads
+from shared_code.images.redrive import UploadRedrive
+from shared_code.images.repository import ImageRepository, PendingUploads
 from shared_code.notifications.dispatcher import NotificationDispatcher
 from shared_code.notifications.outbox import DocumentOutbox
-from shared_code.repositories.patients import PatientRepository
-from shared_code.services.accounts import AccountService
-from shared_code.services.folders import FolderService
-from shared_code.services.images import ImageService
+from shared_code.partitions import PatientPartition
 from shared_code.settings import Settings
 from shared_code.sharing import Sharing
+from shared_code.sharing.clinician import ClinicianService
 from shared_code.sharing.expiry import GrantExpiryJobs
 
 LOCAL_ISSUER_PATH = "/api/dev"
@@ -30,27 +42,47 @@ class Container:
             if settings.local_issuer else None
         )
         self.tokens = TokenValidator(self._trusted_issuers())
-        self.patients = PatientRepository(adapters.documents)
+        self.patients = PatientPartition(adapters.documents)
         # Notifications: the outbox services emit through, and the queue handler's dispatcher.
         self.outbox = DocumentOutbox(adapters.documents, adapters.queue, self.clock)
         self.notifications = NotificationDispatcher(adapters.documents, adapters.mail, settings, self.clock)
-        self.folders = FolderService(self.patients, self.clock)
-        # Sharing: clinics, members, grants, comments, the audit trail; `access` is the clinicians' one
-        # gate. Its folder hook is added first: a deleted folder's shares end before its images go.
-        self.sharing = Sharing(adapters.documents, self.patients, self.clock, outbox=lambda: self.outbox,
-                               images=lambda: self.images)
-        self.access = self.sharing.access
+        # Accounts, folders, images: the repositories, then the image services over them.
+        self.account_repository = AccountRepository(self.patients, adapters.documents)
+        self.folder_repository = FolderRepository(self.patients)
+        self.image_repository = ImageRepository(self.patients)
+        self.pending_uploads = PendingUploads(adapters.documents)
+        self.patient_keys = PatientKeys(self.account_repository, adapters.keys, settings.patient_key_cache_seconds)
+        self.image_objects = ImageObjects(adapters.blobs, self.patient_keys, settings.image_single_pass_max_bytes)
+        self.images = ImageReads(self.image_repository, self.image_objects)  # what other areas may use
+        self.ingest = ImageIngest(self.image_repository, self.pending_uploads, self.image_objects,
+                                  self.folder_repository, adapters.upload_urls, self.clock, settings)
+        self.incoming = IncomingUploads(self.image_repository, self.pending_uploads, self.image_objects,
+                                        self.folder_repository, adapters.blobs, self.outbox, self.clock, settings)
+        self.image_edits = ImageEdits(self.image_repository, self.pending_uploads, self.image_objects,
+                                      self.folder_repository, adapters.blobs)
+        self.upload_redrive = UploadRedrive(self.image_repository, self.pending_uploads, self.incoming, adapters.blobs,
+                                            self.clock, settings)
+        # Sharing: clinics, members, grants, comments, the audit trail. `access` is the clinicians' one
+        # gate, on sharing's repositories and the image reader; `clinician` what passes it sees.
+        self.sharing = Sharing(adapters.documents, self.patients, self.folder_repository, self.clock, settings,
+                               self.outbox, self.images)
+        self.access = AccessPolicy(self.sharing.clinic_records, self.sharing.member_records,
+                                   self.sharing.grant_records, self.images, self.clock)
+        self.clinician = ClinicianService(self.account_repository, self.folder_repository, self.sharing.grant_records,
+                                          self.images, self.sharing.audit, self.clock)
         # The timers that tell patients a share ends soon or has ended, and admins a subscription ends.
-        self.expiry = GrantExpiryJobs(adapters.documents, self.clock, outbox=lambda: self.outbox)
-        self.folders.add_on_delete(self.sharing.grants.revoke_folder)
-        self.images = ImageService(self.patients, adapters.blobs, adapters.keys, adapters.upload_urls, self.clock,
-                                   settings, self.folders, outbox=self.outbox)
-        self.folders.add_on_delete(self.images.delete_folder_images)
-        # Erasure: the account's first write drops the patient key (AccountService.erase); then shares
-        # are revoked, the key cache forgets, and the blobs go; last, the partition itself.
-        self.accounts = AccountService(self.patients, self.clock, on_create=self.images.create_patient_key,
-                                       erasure_steps=[self.sharing.grants.revoke_all, self.images.forget_patient,
-                                                      self.images.delete_patient_blobs])
+        self.expiry = GrantExpiryJobs(adapters.documents, self.clock, self.outbox)
+        # A deleted folder's shares end before its images go.
+        self.folders = FolderService(self.folder_repository, self.clock,
+                                     on_delete=[self.sharing.grants.revoke_folder, self.image_edits.delete_folder_images])
+        # Erasure: the account's first write drops the patient key (AccountService.erase); then this
+        # instance's key cache forgets it (nothing is decrypted here from that moment, even if a later
+        # step fails), shares are revoked and the blobs go; last, the partition itself.
+        self.accounts = AccountService(self.account_repository, self.patient_keys, self.clock,
+                                       erasure_steps=[self.patient_keys.forget, self.sharing.grants.revoke_all,
+                                                      self.image_edits.delete_patient_blobs])
+        # Operations: re-wrap every patient key under the newest KEK version (python -m shared_code.cli).
+        self.key_rotation = KeyRotation(self.account_repository, adapters.keys)
 
     def _trusted_issuers(self) -> list[TrustedIssuer]:
         s = self.settings

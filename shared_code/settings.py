@@ -73,7 +73,19 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(64 * 1024, alias="MAX_JSON_BYTES", gt=0)
     upload_url_minutes: int = Field(15, alias="UPLOAD_URL_MINUTES", ge=1, le=15)
     patient_key_cache_seconds: int = Field(300, alias="PATIENT_KEY_CACHE_SECONDS", ge=0)
+    # Images: objects up to this size are decrypted in one pass, in memory, after authentication.
+    image_single_pass_max_bytes: int = Field(4 * 1024 * 1024, alias="IMAGE_SINGLE_PASS_MAX_BYTES", gt=0)
+    # Upload re-drive: a waiting or claimed upload older than this is taken up again by the timer;
+    # one whose upload URL expired this long ago without bytes is rejected (`not_received`).
+    upload_stuck_minutes: int = Field(15, alias="UPLOAD_STUCK_MINUTES", ge=1)
+    upload_not_received_hours: int = Field(24, alias="UPLOAD_NOT_RECEIVED_HOURS", ge=1)
+    # Blobs left in `incoming` longer than this are deleted (in Azure a lifecycle rule does too).
+    incoming_sweep_hours: int = Field(24, alias="INCOMING_SWEEP_HOURS", ge=1)
     notification_max_attempts: int = Field(5, alias="NOTIFICATION_MAX_ATTEMPTS", ge=1)
+    # Clinic-code attempts (lookups and shares) per patient and worker instance: a burst of this many,
+    # refilled over the window (shared_code/sharing/ratelimit.py).
+    clinic_code_attempts: int = Field(10, alias="CLINIC_CODE_ATTEMPTS", ge=1)
+    clinic_code_window_seconds: float = Field(60, alias="CLINIC_CODE_WINDOW_SECONDS", gt=0)
 
     @model_validator(mode="after")
     def _mode_rules(self) -> "Settings":

@@ -33,9 +33,7 @@ def azure_clients(emulator_env):
 
 @pytest.fixture(params=["local", "azure"])
 def family(request, tmp_path) -> backends.Family:
-    if request.param == "local":
-        return backends.local_family(tmp_path)
-    return backends.azure_family(request.getfixturevalue("azure_clients"))
+    return backends.family_named(request.param, tmp_path, request)
 
 
 @pytest.fixture

@@ -18,6 +18,19 @@ param tags object
 param name string
 param logAnalyticsWorkspaceId string
 
+// The name is derived (main.bicep: uniqueString of subscription, environment and region), so one
+// environment always gets the same vault. After a teardown, purge protection keeps the deleted
+// vault, and its name, for 90 days: a plain create then fails. 'recover' brings that vault back with
+// its keys and secrets instead, which is what we want: the patient KEK in it is the only key that
+// unwraps patient keys restored from backups. scripts/deploy.sh detects a soft-deleted vault of the
+// environment and sets 'recover' (AZURE_KEY_VAULT_CREATE_MODE overrides; docs/operations.md).
+@description('\'default\' creates or updates the vault; \'recover\' restores the soft-deleted vault of this name (after a teardown within the 90-day retention).')
+@allowed([
+  'default'
+  'recover'
+])
+param createMode string = 'default'
+
 @secure()
 @description('Graph client secret; empty to leave the secret to operations (`az keyvault secret set`).')
 param graphClientSecret string = ''
@@ -39,6 +52,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   location: location
   tags: tags
   properties: {
+    createMode: createMode
     tenantId: subscription().tenantId
     sku: {
       family: 'A'

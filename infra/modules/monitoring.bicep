@@ -52,6 +52,7 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' = {
 
 output logAnalyticsWorkspaceId string = logAnalytics.id
 output applicationInsightsName string = applicationInsights.name
+output applicationInsightsId string = applicationInsights.id
 // The connection string holds the instrumentation key, which is an identifier, not a credential
 // once local auth is disabled: ingestion without an Entra token is refused.
 output applicationInsightsConnectionString string = applicationInsights.properties.ConnectionString

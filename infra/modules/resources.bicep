@@ -27,6 +27,13 @@ param graphClientSecret string = ''
 param portalBaseUrl string
 param publicBaseUrl string = ''
 param uploadCorsOrigins array = []
+@allowed([
+  'default'
+  'recover'
+])
+param keyVaultCreateMode string = 'default'
+@minLength(3)
+param alertEmailAddress string
 
 // The other half of the UK region pair: the only place a replica or failover copy may live.
 var pairedLocation = location == 'uksouth' ? 'ukwest' : 'uksouth'
@@ -81,7 +88,9 @@ module keyVault 'keyvault.bicep' = {
   params: {
     location: location
     tags: tags
+    // 12 + 10 = 22 characters: within Key Vault's 24.
     name: 'kv-telederm-${take(resourceToken, 10)}'
+    createMode: keyVaultCreateMode
     graphClientSecret: graphClientSecret
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
@@ -124,6 +133,22 @@ module functionApp 'functionapp.bicep' = {
   ]
 }
 
+// Alerts to the operations mailbox (alerts.bicep): poison queue, HTTP 5xx, Key Vault 429, timers.
+module alerts 'alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: tags
+    actionGroupName: 'ag-telederm-${resourceToken}'
+    alertEmailAddress: alertEmailAddress
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    storageAccountName: storage.outputs.name
+    notificationsPoisonQueueName: storage.outputs.notificationsPoisonQueueName
+    keyVaultName: keyVault.outputs.name
+  }
+}
+
 module rbac 'rbac.bicep' = {
   name: 'rbac'
   params: {
@@ -143,3 +168,4 @@ output incomingContainerName string = storage.outputs.incomingContainerName
 output keyVaultName string = keyVault.outputs.name
 output cosmosAccountName string = cosmos.outputs.name
 output identityClientId string = identity.outputs.clientId
+output actionGroupName string = alerts.outputs.actionGroupName

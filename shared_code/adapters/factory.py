@@ -7,9 +7,11 @@ from typing import Any
 
 from shared_code.ports.blobs import BlobStore
 from shared_code.ports.documents import DocumentStore
+from shared_code.ports.health import HealthCheck
 from shared_code.ports.keys import KeyWrapper
+from shared_code.ports.mail_outbox import MailOutbox
 from shared_code.ports.queues import MessageQueue
-from shared_code.ports.upload_urls import UploadUrls
+from shared_code.ports.upload_urls import UploadUrls, UploadUrlVerifier
 from shared_code.settings import INCOMING_CONTAINER, Settings
 
 
@@ -21,6 +23,18 @@ class Adapters:
     keys: KeyWrapper
     upload_urls: UploadUrls
     mail: Any = None  # MailSender; set by the notifications area
+    # Optional capabilities, None where the family has none:
+    mail_outbox: MailOutbox | None = None  # local: mail kept, not sent (GET /api/dev/outbox)
+    upload_url_verifier: UploadUrlVerifier | None = None  # local: this app serves the upload URLs
+
+    def health_checks(self) -> dict[str, HealthCheck]:
+        """What the deep health check probes, by name. Graph mail has no cheap probe: mail is
+        checked where it is the local outbox."""
+        checks: dict[str, HealthCheck] = {"documents": self.documents, "blobs": self.blobs, "queue": self.queue,
+                                          "keys": self.keys}
+        if self.mail_outbox is not None:
+            checks["mail"] = self.mail_outbox
+        return checks
 
 
 def build_adapters(settings: Settings) -> Adapters:
@@ -37,14 +51,18 @@ def _local(settings: Settings) -> Adapters:
 
     root = settings.data_dir
     root.mkdir(parents=True, exist_ok=True)
+    upload_urls = LocalUploadUrls(root / "issuer" / "upload-url.key", settings.public_base_url)
+    mail = build_mail(settings)
     return Adapters(
         # Uploads waiting in `incoming` are sealed under an in-memory key: nothing plaintext at rest.
         blobs=SpoolingBlobStore(FileBlobStore(root / "blobs"), {INCOMING_CONTAINER}),
-        upload_urls=LocalUploadUrls(root / "issuer" / "upload-url.key", settings.public_base_url),
+        upload_urls=upload_urls,
+        upload_url_verifier=upload_urls,
         documents=SqliteDocumentStore(root / "documents.sqlite3"),
         queue=SqliteQueue(root / "queues.sqlite3"),
         keys=LocalKeyWrapper(root / "kek"),
-        mail=build_mail(settings),
+        mail=mail,
+        mail_outbox=_outbox(settings, mail),
     )
 
 
@@ -69,14 +87,21 @@ def _azure(settings: Settings) -> Adapters:
     credential = azure_credential(settings)
     cosmos = CosmosClient(settings.cosmos_endpoint, credential=credential)
     blob_service = BlobServiceClient(settings.blob_service_uri, credential=credential)
+    mail = build_mail(settings, credential)
     return Adapters(
         blobs=AzureBlobStore(blob_service),
         upload_urls=AzureUploadUrls(blob_service, INCOMING_CONTAINER),
         documents=CosmosDocumentStore(cosmos.get_database_client(settings.cosmos_database)),
         queue=AzureQueue(QueueServiceClient(settings.queue_service_uri, credential=credential)),
         keys=KeyVaultKeyWrapper(settings.key_vault_uri, settings.kek_name, credential, algorithm=settings.kek_algorithm),
-        mail=build_mail(settings, credential),
+        mail=mail,
+        mail_outbox=_outbox(settings, mail),
     )
+
+
+def _outbox(settings: Settings, mail: Any) -> MailOutbox | None:
+    # MAIL_SENDER=outbox builds the local outbox (below): the sender is the outbox.
+    return mail if settings.mail_sender == "outbox" else None
 
 
 def build_mail(settings: Settings, credential: Any = None):

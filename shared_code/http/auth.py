@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared_code.accounts.records import AccountRecord
 from shared_code.auth.principal import CLINICIAN, PATIENT, PLATFORM_ADMIN, Principal
 from shared_code.auth.tokens import InvalidToken
-from shared_code.problems import Problem
+from shared_code.errors import RoleRequired
+from shared_code.http.problems import Problem
 
 if TYPE_CHECKING:
     from shared_code.container import Container
@@ -20,7 +22,8 @@ _bearer = HTTPBearer(auto_error=False, description="A JWT from a trusted issuer 
 _UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
-def container(request: Request) -> "Container":
+def _container(request: Request) -> "Container":
+    # deps.py builds on these gates, so they cannot use its providers.
     return request.app.state.container.get()
 
 
@@ -32,7 +35,7 @@ def optional_principal(request: Request,
                           headers=_UNAUTHENTICATED)
         return None
     try:
-        return container(request).tokens.validate(credentials.credentials)
+        return _container(request).tokens.validate(credentials.credentials)
     except InvalidToken:
         raise Problem(401, "invalid-token", "Invalid token",
                       "The bearer token is not valid (signature, issuer, audience or lifetime).",
@@ -48,7 +51,7 @@ def principal(p: Principal | None = Depends(optional_principal)) -> Principal:
 def _role(role: str):
     def gate(p: Principal = Depends(principal)) -> Principal:
         if not p.has(role):
-            raise Problem(403, "role-required", "Role required", f"This needs the '{role}' role.")
+            raise RoleRequired(role)
         return p
 
     return gate
@@ -63,10 +66,10 @@ require_platform_admin = _role(PLATFORM_ADMIN)
 class PatientCaller:
     principal: Principal
     patient_id: str
-    account: dict
+    account: AccountRecord
 
 
 def patient_with_account(request: Request, p: Principal = Depends(require_patient)) -> PatientCaller:
-    """A patient whose account exists and is not being erased."""
+    """A patient whose account exists and is not being erased (else AccountNotFound)."""
     pid = p.patient_id
-    return PatientCaller(p, pid, container(request).accounts.require(pid))
+    return PatientCaller(p, pid, _container(request).accounts.require(pid))

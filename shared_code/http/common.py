@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from fastapi import Query, Request
 
-from shared_code.problems import Problem
-from shared_code.repositories.paging import DEFAULT_LIMIT, MAX_LIMIT
+from shared_code.http.problems import Problem
+from shared_code.paging import DEFAULT_LIMIT, MAX_LIMIT
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 

@@ -6,6 +6,7 @@ errors name the field and the rule, never the value that was sent (it may be an 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,11 +14,101 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from shared_code.problems import PROBLEM_BASE, Problem
+from shared_code import errors as e
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://telederm.dev/problems/"
+
+_TITLES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    412: ("precondition-failed", "Precondition failed"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-failed", "Validation failed"),
+    429: ("rate-limited", "Too many requests"),
+    500: ("internal-error", "Internal server error"),
+    503: ("service-unavailable", "Service unavailable"),
+}
+
+
+class Problem(Exception):
+    """An answer of the HTTP edge itself (authentication, content type, routing). Below the edge,
+    code raises `shared_code.errors`; `PROBLEMS` turns those into problems."""
+
+    def __init__(self, status: int, slug: str | None = None, title: str | None = None, detail: str | None = None,
+                 headers: dict[str, str] | None = None, **extensions: Any):
+        default_slug, default_title = _TITLES.get(status, ("error", "Error"))
+        self.status = status
+        self.slug = slug or default_slug
+        self.title = title or default_title
+        self.detail = detail
+        self.headers = headers or {}
+        self.extensions = extensions
+        super().__init__(self.slug)
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    status: int
+    slug: str | None = None   # None: the status's generic type
+    title: str | None = None
+
+
+# Every domain error, and the problem a client sees for it. Clients switch on the type (slug).
+PROBLEMS: dict[type[e.DomainError], ProblemType] = {
+    e.AccountNotFound: ProblemType(404, "account-not-found", "No account"),
+    e.FolderNotFound: ProblemType(404, "folder-not-found", "No such folder"),
+    e.ImageNotFound: ProblemType(404, "image-not-found", "No such image"),
+    e.ShareNotFound: ProblemType(404, "share-not-found", "No such share"),
+    e.GrantNotFound: ProblemType(404, "grant-not-found", "No such share"),
+    e.ClinicNotFound: ProblemType(404, "clinic-not-found", "No such clinic"),
+    e.ClinicCodeNotFound: ProblemType(404, "clinic-code-not-found", "Unknown clinic code"),
+    e.MemberNotFound: ProblemType(404, "member-not-found", "No such member"),
+    e.RoleRequired: ProblemType(403, "role-required", "Role required"),
+    e.ClinicAdminRequired: ProblemType(403, "clinic-admin-required", "Clinic admin required"),
+    e.SubscriptionInactive: ProblemType(403, "subscription-inactive", "Subscription inactive"),
+    e.GrantRevoked: ProblemType(403, "grant-revoked", "Share revoked"),
+    e.GrantExpired: ProblemType(403, "grant-expired", "Share expired"),
+    e.PurposeNotGranted: ProblemType(403, "purpose-not-granted", "Purpose not granted"),
+    e.UploadUrlInvalid: ProblemType(403, "upload-url-invalid", "Upload URL not valid"),
+    e.AccountErasing: ProblemType(409, "account-erasing", "Account being erased"),
+    e.ImageNotReady: ProblemType(409, "image-not-ready", "Image not ready"),
+    e.ConcurrentUpdate: ProblemType(409, "concurrent-update", "Concurrent update"),
+    e.EditConflict: ProblemType(409, "conflict"),
+    e.ClinicCodeTaken: ProblemType(409, "clinic-code-taken", "Clinic code taken"),
+    e.MemberExists: ProblemType(409, "member-exists", "Already a member"),
+    e.LastClinicAdmin: ProblemType(409, "last-clinic-admin", "Last clinic admin"),
+    e.UploadAlreadyUsed: ProblemType(409, "upload-already-used", "Upload already used"),
+    e.StaleVersion: ProblemType(412),
+    e.InvalidContinuation: ProblemType(400, "invalid-continuation", "Invalid continuation token"),
+    e.InvalidField: ProblemType(422),
+    e.UploadRejected: ProblemType(422, "image-rejected", "Image rejected"),
+    e.RateLimited: ProblemType(429),
+    e.KeyServiceUnavailable: ProblemType(503, "key-service-unavailable", "Key service unavailable"),
+    e.Busy: ProblemType(503),
+    e.ImageIntegrityError: ProblemType(500, "image-integrity", "Image failed its integrity check"),
+    # The families, for a subclass that has no row of its own.
+    e.NotFoundError: ProblemType(404),
+    e.Forbidden: ProblemType(403),
+    e.StateConflict: ProblemType(409),
+    e.DomainError: ProblemType(400),
+}
+
+
+def problem_for(error: e.DomainError) -> Problem:
+    """The problem for a domain error: its own row, else its nearest ancestor's (a new subclass
+    without a row still answers with its family's status, never a 500)."""
+    spec = next(PROBLEMS[cls] for cls in type(error).__mro__ if cls in PROBLEMS)
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    return Problem(spec.status, spec.slug, spec.title, error.detail, headers=headers, **error.extensions)
 
 
 def problem_body(status: int, slug: str, title: str, detail: str | None, instance: str | None = None,
@@ -54,6 +145,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
         return problem_response(exc, request)
+
+    @app.exception_handler(e.DomainError)
+    async def _domain(request: Request, exc: e.DomainError):
+        return problem_response(problem_for(exc), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

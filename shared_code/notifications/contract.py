@@ -17,6 +17,7 @@ personal and a changed e-mail address is honoured.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -29,6 +30,33 @@ MEMBER_ADDED = "member.added"
 SUBSCRIPTION_ENDING = "subscription.ending"
 EVENT_KINDS = (SHARE_CREATED, COMMENT_CREATED, GRANT_EXPIRING, GRANT_EXPIRED, UPLOAD_REJECTED, MEMBER_ADDED,
                SUBSCRIPTION_ENDING)
+
+# The data each kind carries (the table above): ids and codes only, never anything personal.
+EVENT_DATA: dict[str, frozenset[str]] = {
+    SHARE_CREATED: frozenset({"clinicId", "grantId"}),
+    COMMENT_CREATED: frozenset({"patientId", "folderId", "commentId"}),
+    GRANT_EXPIRING: frozenset({"patientId", "grantId"}),
+    GRANT_EXPIRED: frozenset({"patientId", "grantId"}),
+    UPLOAD_REJECTED: frozenset({"patientId", "imageId", "reason"}),
+    MEMBER_ADDED: frozenset({"clinicId", "memberId"}),
+    SUBSCRIPTION_ENDING: frozenset({"clinicId", "endsAt"}),
+}
+assert set(EVENT_DATA) == set(EVENT_KINDS)
+
+# Ids, codes and RFC 3339 times: no spaces, no '@', nothing that could be a name or an address.
+_DATA_VALUE = re.compile(r"^[A-Za-z0-9_.:+\-]{1,128}$")
+
+
+def validate_event(kind: str, data: dict[str, Any]) -> None:
+    """Raises ValueError unless `data` is exactly the fields of `kind`, each an id-like string."""
+    if kind not in EVENT_DATA:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    if set(data) != EVENT_DATA[kind]:
+        raise ValueError(f"{kind} carries exactly {sorted(EVENT_DATA[kind])}")
+    for name, value in data.items():
+        # All digits is no id of ours, but it could be an NHS number or a phone number.
+        if not isinstance(value, str) or not _DATA_VALUE.match(value) or value.replace(" ", "").isdigit():
+            raise ValueError(f"{kind}.{name} must be an id, a code or a time")
 
 
 @dataclass(frozen=True)

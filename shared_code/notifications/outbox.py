@@ -17,20 +17,17 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from shared_code.clock import Clock, iso
+from shared_code import paging
+from shared_code.clock import Clock, iso, parse_time
+from shared_code.errors import DomainError
 from shared_code.ids import new_id
-from shared_code.notifications.contract import (
-    COMMENT_CREATED, EVENT_KINDS, GRANT_EXPIRED, GRANT_EXPIRING, MEMBER_ADDED, SHARE_CREATED, SUBSCRIPTION_ENDING,
-    UPLOAD_REJECTED, SourceRef,
-)
+from shared_code.notifications.contract import SourceRef, validate_event
 from shared_code.ports.documents import DocumentStore, Query
 from shared_code.ports.errors import NotFound, StoreError
-from shared_code.problems import Problem
 from shared_code.ports.queues import MessageQueue
 from shared_code.settings import DIRECTORY, NOTIFICATIONS_QUEUE
 
@@ -43,43 +40,19 @@ SWEEP_MIN_AGE = timedelta(seconds=30)
 MARKER_ABANDON_AFTER = timedelta(minutes=10)
 # Errors after which the write certainly did not happen (refused by the domain or by an ETag/exists
 # check), so the marker can go at once.
-_DEFINITELY_NOT_WRITTEN = (Problem, StoreError, ValueError)
+_DEFINITELY_NOT_WRITTEN = (DomainError, StoreError, ValueError)
 # How many event ids a source document keeps (see `record_event`).
 EVENTS_KEPT = 50
 
-# The data each kind carries (contract.py's table): ids and codes only, never anything personal.
-EVENT_DATA: dict[str, frozenset[str]] = {
-    SHARE_CREATED: frozenset({"clinicId", "grantId"}),
-    COMMENT_CREATED: frozenset({"patientId", "folderId", "commentId"}),
-    GRANT_EXPIRING: frozenset({"patientId", "grantId"}),
-    GRANT_EXPIRED: frozenset({"patientId", "grantId"}),
-    UPLOAD_REJECTED: frozenset({"patientId", "imageId", "reason"}),
-    MEMBER_ADDED: frozenset({"clinicId", "memberId"}),
-    SUBSCRIPTION_ENDING: frozenset({"clinicId", "endsAt"}),
-}
-assert set(EVENT_DATA) == set(EVENT_KINDS)
-
-# Ids, codes and RFC 3339 times: no spaces, no '@', nothing that could be a name or an address.
-_DATA_VALUE = re.compile(r"^[A-Za-z0-9_.:+\-]{1,128}$")
-
-
-def validate_event(kind: str, data: dict[str, Any]) -> None:
-    """Raises ValueError unless `data` is exactly the fields of `kind`, each an id-like string."""
-    if kind not in EVENT_DATA:
-        raise ValueError(f"unknown notification kind {kind!r}")
-    if set(data) != EVENT_DATA[kind]:
-        raise ValueError(f"{kind} carries exactly {sorted(EVENT_DATA[kind])}")
-    for name, value in data.items():
-        # All digits is no id of ours, but it could be an NHS number or a phone number.
-        if not isinstance(value, str) or not _DATA_VALUE.match(value) or value.replace(" ", "").isdigit():
-            raise ValueError(f"{kind}.{name} must be an id, a code or a time")
+def with_event(events: list[str] | None, event_id: str) -> list[str]:
+    """The one rule for a source's event list: `event_id` appended once, the newest EVENTS_KEPT kept."""
+    return [*[e for e in events or [] if e != event_id][-(EVENTS_KEPT - 1):], event_id]
 
 
 def record_event(doc: dict[str, Any], event_id: str) -> dict[str, Any]:
-    """The helper for `write(event_id)`: returns `doc` with `event_id` appended to its `events` list
-    (the newest EVENTS_KEPT kept), ready to be created or replaced in the same write."""
-    events = [e for e in doc.get("events", []) if e != event_id][-(EVENTS_KEPT - 1):]
-    return {**doc, "events": [*events, event_id]}
+    """The helper for `write(event_id)`: `doc` with `event_id` in its `events` list (`with_event`),
+    ready to be created or replaced in the same write."""
+    return {**doc, "events": with_event(doc.get("events"), event_id)}
 
 
 def message_body(event_id: str, kind: str, data: dict[str, Any], dedupe_key: str) -> str:
@@ -98,18 +71,15 @@ class SweepResult:
 class DocumentOutbox:
     """Implements contract.Outbox on the DocumentStore and MessageQueue ports.
 
-    `emit_queue` is what the request path sends through: one attempt, no retry sleeps (the Azure
-    adapter's `single_attempt()`); the sweeper uses `queue`, whose retries are fine in a timer."""
+    `emit_queue` is what the request path sends through: one attempt, no retry sleeps (the queue
+    port's `single_attempt()`); the sweeper uses `queue`, whose retries are fine in a timer."""
 
     def __init__(self, documents: DocumentStore, queue: MessageQueue, clock: Clock | None = None,
                  *, emit_queue: MessageQueue | None = None):
         self._documents = documents
         self._queue = queue
         self._clock = clock or Clock()
-        if emit_queue is None:
-            single_attempt = getattr(queue, "single_attempt", None)
-            emit_queue = single_attempt() if callable(single_attempt) else queue
-        self._emit_queue = emit_queue
+        self._emit_queue = emit_queue if emit_queue is not None else queue.single_attempt()
 
     # --- the request path ---
     def emit(self, kind: str, data: dict[str, Any], source: SourceRef,
@@ -139,21 +109,16 @@ class DocumentOutbox:
         """Queue what a crash left unsent; drop markers whose write never happened."""
         now = self._clock.now()
         result = SweepResult()
-        continuation = None
-        while True:
-            page = self._documents.query(DIRECTORY, Query(OUTBOX_PARTITION, {"type": "outbox"}, order_by="createdAt",
-                                                          limit=batch, continuation=continuation))
-            for stored in page.items:
-                marker = stored.doc
-                age = now - _parse(marker.get("createdAt"), now)
-                if age < SWEEP_MIN_AGE:
-                    # Oldest first: every marker after this one is younger still.
-                    result.waiting += 1
-                    return _logged(result)
-                self._sweep_one(marker, age, result)
-            if not page.continuation:
-                return _logged(result)
-            continuation = page.continuation
+        query = Query(OUTBOX_PARTITION, {"type": "outbox"}, order_by="createdAt", limit=batch)
+        for stored in paging.every(self._documents, DIRECTORY, query):
+            marker = stored.doc
+            age = now - _created(marker, now)
+            if age < SWEEP_MIN_AGE:
+                # Oldest first: every marker after this one is younger still.
+                result.waiting += 1
+                break
+            self._sweep_one(marker, age, result)
+        return _logged(result)
 
     def _sweep_one(self, marker: dict[str, Any], age: timedelta, result: SweepResult) -> None:
         event_id = marker["id"]
@@ -210,11 +175,11 @@ def sweep_outbox(container_like: Any) -> SweepResult:
     return container_like.outbox.sweep()
 
 
-def _parse(value: Any, default: datetime) -> datetime:
+def _created(marker: dict[str, Any], now: datetime) -> datetime:
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return default - MARKER_ABANDON_AFTER  # unreadable: treat as old enough to decide on
+        return parse_time(marker["createdAt"])
+    except (KeyError, AttributeError, ValueError):
+        return now - MARKER_ABANDON_AFTER  # unreadable: treat as old enough to decide on
 
 
 def _logged(result: SweepResult) -> SweepResult:

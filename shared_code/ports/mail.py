@@ -28,3 +28,13 @@ class PermanentMailError(Exception):
 
 class MailSender(Protocol):
     def send(self, email: Email) -> None: ...
+
+
+class ClientSecret(Protocol):
+    """A credential an adapter reads when it needs it (e.g. Graph's client secret from Key Vault).
+    `invalidate` drops any cached copy, so the next read fetches it again: what a sender does when
+    the identity provider refuses the secret (it may have been rotated)."""
+
+    def __call__(self) -> str: ...
+
+    def invalidate(self) -> None: ...

@@ -19,6 +19,11 @@ class Message:
 class MessageQueue(Protocol):
     def send(self, queue: str, body: str, *, visibility_timeout: int = 0) -> None: ...
 
+    def single_attempt(self) -> "MessageQueue":
+        """The same queue for sends on a request's path: one attempt, short timeouts, no retry
+        sleeps (a slow queue must not slow the caller; the outbox sweeper retries later). A queue
+        whose sends never retry returns itself."""
+
     def receive(self, queue: str, *, max_messages: int = 16, visibility_timeout: int = 30) -> list[Message]: ...
 
     def delete(self, queue: str, message: Message) -> None: ...

@@ -3,87 +3,91 @@ the grant's detail, an image's bytes, the EPR export. Each is audited in the pat
 BEFORE any byte leaves (a streamed image is a read at the moment it is issued)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-from shared_code.access import GrantAccess, ImageAccess, allowed_operations
+from shared_code.access import GrantAccess, ImageAccess
+from shared_code.accounts.records import AccountRecord
+from shared_code.accounts.repository import AccountRepository
 from shared_code.auth.principal import Principal
 from shared_code.clock import Clock
-from shared_code.fhir_export import ExportInput, build_bundle
-from shared_code.ports.errors import NotFound
-from shared_code.problems import Problem
-from shared_code.repositories.patients import PatientRepository
-from shared_code.services.images_contract import ImageReader, ImageStream
+from shared_code.errors import GrantRevoked
+from shared_code.folders.records import FolderRecord
+from shared_code.folders.repository import FolderRepository
+from shared_code.images.contract import ImageReader, ImageStream, Variant
+from shared_code.images.records import ImageRecord, ImageStatus
 from shared_code.sharing.audit import AuditLog, actor_of
-from shared_code.sharing.grants import public_grant
+from shared_code.sharing.fhir_export import ExportInput, build_bundle
+from shared_code.sharing.grant_repository import GrantRepository
 
-_MAX_IMAGE_PAGES = 25
-
-
-def _gone() -> Problem:
-    # The account or folder is being erased or deleted: its shares are (being) revoked.
-    return Problem(403, "grant-revoked", "Share revoked", "The patient has withdrawn this share.")
+_MAX_IMAGE_PAGES = 25  # of 200 images each: what a grant's detail lists at most
+_IMAGE_PAGE = 200
+_WITHDRAWN = "The patient has withdrawn this share."
+_FOLDER_SHOWN = ("id", "label", "bodySite", "condition")  # of the folder's public fields
 
 
 class ClinicianService:
-    def __init__(self, patients: PatientRepository, images: Callable[[], ImageReader], audit: AuditLog, clock: Clock):
-        self._patients = patients
+    def __init__(self, accounts: AccountRepository, folders: FolderRepository, grants: GrantRepository,
+                 images: ImageReader, audit: AuditLog, clock: Clock):
+        self._accounts = accounts
+        self._folders = folders
+        self._grants = grants
         self._images = images
         self._audit = audit
         self._clock = clock
 
     def _record(self, access: GrantAccess, action: str, principal: Principal, **about: Any) -> None:
-        self._audit.record(access.patient_id, action, actor_of(principal, "clinician"),
-                           clinic={"id": access.clinic_id, "name": access.clinic["name"]}, grantId=access.grant["id"],
-                           folderId=access.grant["folderId"], purposes=access.grant["purposes"], **about)
+        grant = access.grant
+        self._audit.record(access.patient_id, action, actor_of(principal, "clinician"), clinic=access.clinic.ref(),
+                           grant_id=grant.id, folder_id=grant.folder_id, purposes=grant.purposes, **about)
 
-    def _account_and_folder(self, access: GrantAccess) -> tuple[dict[str, Any], dict[str, Any]]:
-        account = self._patients.account(access.patient_id)
-        if account is None or account.doc.get("status") == "erasing":
-            raise _gone()
-        try:
-            folder = self._patients.get(access.patient_id, access.grant["folderId"], "folder").doc
-        except NotFound:
-            raise _gone() from None
-        return account.doc, folder
+    def _patient_and_folder(self, access: GrantAccess) -> tuple[AccountRecord, FolderRecord]:
+        # The account or folder is being erased or deleted: its shares are (being) revoked.
+        patient = self._accounts.find(access.patient_id)
+        if patient is None or patient.erasing:
+            raise GrantRevoked(_WITHDRAWN)
+        folder = self._folders.find(access.patient_id, access.grant.folder_id)
+        if folder is None:
+            raise GrantRevoked(_WITHDRAWN)
+        return patient, folder
 
-    def detail(self, access: GrantAccess) -> dict[str, Any]:
-        account, folder = self._account_and_folder(access)
-        images = self._images()
-        docs, continuation = [], None
+    def _ready_images(self, patient_id: str, folder_id: str) -> list[ImageRecord]:
+        images: list[ImageRecord] = []
+        continuation = None
         for _ in range(_MAX_IMAGE_PAGES):
-            page, continuation = images.list_folder(access.patient_id, folder["id"], status="ready", limit=200,
-                                                    continuation=continuation)
-            docs += page
+            page, continuation = self._images.list_folder(patient_id, folder_id, status=ImageStatus.READY,
+                                                          limit=_IMAGE_PAGE, continuation=continuation)
+            images += page
             if not continuation:
                 break
+        return images
+
+    def detail(self, access: GrantAccess) -> dict[str, Any]:
+        patient, folder = self._patient_and_folder(access)
+        images = self._ready_images(access.patient_id, folder.id)
         self._record(access, "share.viewed", access.principal)
         return {
-            "grant": public_grant(access.grant, self._clock.now()),
-            "allowedOperations": allowed_operations(access.grant["purposes"]),
-            "folder": {k: folder.get(k) for k in ("id", "label", "bodySite", "condition")},
-            "patient": {"displayName": account.get("displayName"), "nhsNumber": account.get("nhsNumber"),
-                        "dateOfBirth": account.get("dateOfBirth")},
-            "images": [images.public(d) for d in docs],
+            "grant": access.grant.public(self._clock.now()),
+            "allowedOperations": [op.value for op in access.grant.allowed_operations()],
+            "folder": {k: v for k, v in folder.public().items() if k in _FOLDER_SHOWN},
+            "patient": {"displayName": patient.display_name, "nhsNumber": patient.nhs_number,
+                        "dateOfBirth": patient.date_of_birth.isoformat() if patient.date_of_birth else None},
+            "images": [image.public() for image in images],
         }
 
-    def open_image(self, access: ImageAccess, variant: str) -> ImageStream:
-        stream = self._images().open(access.patient_id, access.image, variant)
+    def open_image(self, access: ImageAccess, variant: Variant) -> ImageStream:
+        stream = self._images.open(access.patient_id, access.image, variant)
         action = "image.viewed" if variant == "original" else "image.thumbnail_viewed"
-        self._record(access, action, access.principal, imageId=access.image["id"])
+        self._record(access, action, access.principal, image_id=access.image.id)
         return stream
 
     def export(self, access: ImageAccess) -> str:
-        account, folder = self._account_and_folder(access)
-        consent = None
-        if access.grant.get("consentId"):
-            try:
-                consent = self._patients.get(access.patient_id, access.grant["consentId"], "consent").doc
-            except NotFound:
-                consent = None
-        stream = self._images().open(access.patient_id, access.image, "original")
+        patient, folder = self._patient_and_folder(access)
+        consent_id = access.grant.consent_id
+        consent = self._grants.consent(access.patient_id, consent_id) if consent_id else None
+        stream = self._images.open(access.patient_id, access.image, "original")
         content = b"".join(stream.chunks)
-        bundle = build_bundle(ExportInput(patient=account, folder=folder, image=access.image, content=content,
+        bundle = build_bundle(ExportInput(patient=patient, folder=folder, image=access.image, content=content,
                                           content_type=stream.content_type, clinic=access.clinic, grant=access.grant,
                                           consent=consent, exported_at=self._clock.now()))
-        self._record(access, "image.exported", access.principal, imageId=access.image["id"], format="fhir")
+        self._record(access, "image.exported", access.principal, image_id=access.image.id, format="fhir")
         return bundle

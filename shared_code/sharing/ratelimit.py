@@ -4,7 +4,9 @@ Used for clinic-code lookups and for the code a share names, so that codes canno
 In-process is a deliberate, documented simplification: each worker instance keeps its own buckets,
 so the limit holds per instance (an attacker spread over instances gets a multiple of it). A hard
 global limit would need shared state (API Management `rate-limit-by-key`, or a counter document);
-the per-instance bucket already makes enumeration of a large code space impractical."""
+the per-instance bucket already makes enumeration of a large code space impractical.
+
+The size and refill time are Settings (CLINIC_CODE_ATTEMPTS per CLINIC_CODE_WINDOW_SECONDS)."""
 from __future__ import annotations
 
 import math
@@ -13,11 +15,11 @@ import time
 from collections import OrderedDict
 from typing import Callable
 
-from shared_code.problems import Problem
+from shared_code.errors import RateLimited
 
 
 class TokenBucketLimiter:
-    def __init__(self, capacity: int = 10, per_seconds: float = 60.0, max_keys: int = 10_000,
+    def __init__(self, capacity: int, per_seconds: float, max_keys: int = 10_000,
                  now: Callable[[], float] = time.monotonic):
         self.capacity = capacity          # burst
         self.per_seconds = per_seconds    # time to refill the whole bucket
@@ -27,7 +29,7 @@ class TokenBucketLimiter:
         self._lock = threading.Lock()
 
     def take(self, key: str) -> None:
-        """Spend one token of `key`'s bucket, or raise 429 with Retry-After (whole seconds)."""
+        """Spend one token of `key`'s bucket, or raise RateLimited with retry_after (whole seconds)."""
         rate = self.capacity / self.per_seconds
         with self._lock:
             now = self._now()
@@ -36,8 +38,7 @@ class TokenBucketLimiter:
             if tokens < 1.0:
                 self._buckets[key] = (tokens, now)
                 retry = max(1, math.ceil((1.0 - tokens) / rate))
-                raise Problem(429, detail="Too many clinic-code attempts; wait before trying again.",
-                              headers={"Retry-After": str(retry)})
+                raise RateLimited(retry_after=retry)
             self._buckets[key] = (tokens - 1.0, now)
             while len(self._buckets) > self._max_keys:
                 self._buckets.popitem(last=False)

@@ -8,11 +8,13 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
-from shared_code.schemas import BodySite, Request, Response, _email
-from shared_code.sharing import codes
+from shared_code.api_schemas import Request, Response, email_address
+from shared_code.folders.schemas import BodySite
+from shared_code.sharing import codes, records
 
+# The API's spelling of records' enums (Literals keep the OpenAPI document as it is).
 Purpose = Literal["clinical_care", "medical_record", "teaching", "research"]
-PURPOSES: tuple[str, ...] = ("clinical_care", "medical_record", "teaching", "research")
+PURPOSES: tuple[str, ...] = tuple(p.value for p in records.Purpose)  # the canonical order
 MemberRole = Literal["clinician", "clinic_admin"]
 GrantStatus = Literal["active", "expired", "revoked"]
 MAX_SHARE_DAYS = 366
@@ -35,7 +37,7 @@ class ClinicIn(Request):
     adminEmail: str = Field(max_length=254, description="The clinic's first clinic_admin.")
 
     _code = field_validator("code")(classmethod(lambda cls, v: _code(v)))
-    _emails = field_validator("notificationEmail", "adminEmail")(classmethod(lambda cls, v: _email(v)))
+    _emails = field_validator("notificationEmail", "adminEmail")(classmethod(lambda cls, v: email_address(v)))
 
 
 class ClinicPatch(Request):
@@ -44,7 +46,7 @@ class ClinicPatch(Request):
     notificationEmail: str | None = Field(None, max_length=254)
     subscriptionEndsAt: AwareDatetime | None = None
 
-    _email = field_validator("notificationEmail")(classmethod(lambda cls, v: _email(v)))
+    _email = field_validator("notificationEmail")(classmethod(lambda cls, v: email_address(v)))
 
 
 class Clinic(Response):
@@ -74,7 +76,7 @@ class MemberIn(Request):
     objectId: str | None = Field(None, min_length=1, max_length=64,
                                  description="Entra object id, if known: matched when a token carries no e-mail.")
 
-    _email = field_validator("email")(classmethod(lambda cls, v: _email(v)))
+    _email = field_validator("email")(classmethod(lambda cls, v: email_address(v)))
 
 
 class Member(Response):

@@ -1,4 +1,5 @@
 """Folders: create, list with paging, read, rename, delete; never another patient's."""
+from tests.support import steps
 
 
 def test_folder_lifecycle(api):
@@ -27,7 +28,7 @@ def test_list_is_newest_first_and_pages(api):
     headers = api.patient()
     ids = []
     for i in range(5):
-        ids.append(api.client.post("/api/folders", headers=headers, json={"label": f"folder {i}"}).json()["id"])
+        ids.append(steps.folder(api, headers, f"folder {i}"))
         api.container.clock = api.container.clock  # same clock; createdAt ties are broken by id
     seen, continuation = [], None
     while True:
@@ -54,14 +55,14 @@ def test_paging_parameters_are_validated(api):
 def test_another_patients_folder_is_not_found(api):
     alice = api.patient("alice")
     bob = api.patient("bob")
-    folder = api.client.post("/api/folders", headers=alice, json={"label": "mole"}).json()
+    folder_id = steps.folder(api, alice, "mole")
     for method in ("get", "delete"):
-        response = getattr(api.client, method)(f"/api/folders/{folder['id']}", headers=bob)
+        response = getattr(api.client, method)(f"/api/folders/{folder_id}", headers=bob)
         assert response.status_code == 404
         assert response.json()["type"].endswith("/folder-not-found")
-    assert api.client.patch(f"/api/folders/{folder['id']}", headers=bob, json={"label": "mine"}).status_code == 404
+    assert api.client.patch(f"/api/folders/{folder_id}", headers=bob, json={"label": "mine"}).status_code == 404
     assert api.client.get("/api/folders", headers=bob).json()["items"] == []
-    assert api.client.get(f"/api/folders/{folder['id']}", headers=alice).json()["label"] == "mole"
+    assert api.client.get(f"/api/folders/{folder_id}", headers=alice).json()["label"] == "mole"
 
 
 def test_folders_need_an_account(api):
@@ -84,9 +85,9 @@ def test_bad_folder_bodies_change_nothing(api):
 
 def test_if_match_protects_against_lost_updates(api):
     headers = api.patient()
-    folder = api.client.post("/api/folders", headers=headers, json={"label": "one"}).json()
-    etag = api.client.get(f"/api/folders/{folder['id']}", headers=headers).headers["etag"]
-    api.client.patch(f"/api/folders/{folder['id']}", headers=headers, json={"label": "two"})
-    stale = api.client.patch(f"/api/folders/{folder['id']}", headers={**headers, "If-Match": etag}, json={"label": "three"})
+    folder_id = steps.folder(api, headers, "one")
+    etag = api.client.get(f"/api/folders/{folder_id}", headers=headers).headers["etag"]
+    api.client.patch(f"/api/folders/{folder_id}", headers=headers, json={"label": "two"})
+    stale = api.client.patch(f"/api/folders/{folder_id}", headers={**headers, "If-Match": etag}, json={"label": "three"})
     assert stale.status_code == 412
-    assert api.client.get(f"/api/folders/{folder['id']}", headers=headers).json()["label"] == "two"
+    assert api.client.get(f"/api/folders/{folder_id}", headers=headers).json()["label"] == "two"

@@ -1,7 +1,8 @@
 """PUT/GET/DELETE /api/me as the mobile app drives them."""
 import pytest
 
-VALID_NHS = "9434765919"
+from tests.support import steps
+from tests.support.steps import VALID_NHS
 
 
 def test_account_is_created_read_and_updated(api):
@@ -58,10 +59,10 @@ def test_clinicians_and_admins_have_no_patient_account(api):
 
 def test_delete_me_erases_the_account_and_its_folders(api):
     headers = api.patient("alice")
-    folder = api.client.post("/api/folders", headers=headers, json={"label": "mole on back"}).json()
+    folder_id = steps.folder(api, headers, "mole on back")
     assert api.client.delete("/api/me", headers=headers).status_code == 202
     assert api.client.get("/api/me", headers=headers).status_code == 404
-    assert api.client.get(f"/api/folders/{folder['id']}", headers=headers).status_code == 404
+    assert api.client.get(f"/api/folders/{folder_id}", headers=headers).status_code == 404
     # Starting again gives an empty account.
     api.client.put("/api/me", headers=headers, json={"displayName": "Alice again"})
     assert api.client.get("/api/folders", headers=headers).json() == {"items": [], "continuation": None}

@@ -1,4 +1,4 @@
-"""The blob store contract, run on files and on azure-storage-blob against Azurite."""
+"""The blob store contract, run on files, on azure-storage-blob against Azurite, and on the fake."""
 import pytest
 
 from shared_code.ports.errors import Conflict, NotFound, PreconditionFailed

@@ -1,4 +1,4 @@
-"""The document store contract, run on SQLite and on azure-cosmos against cosmosdb-server."""
+"""The document store contract, run on SQLite, on azure-cosmos against cosmosdb-server, and on the fake."""
 import pytest
 
 from shared_code.ports.documents import Query

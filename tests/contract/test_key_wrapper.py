@@ -1,9 +1,10 @@
-"""Contract of the KeyWrapper port, run against both adapters:
+"""Contract of the KeyWrapper port, run against both adapters and the unit layer's fake:
 
 * `local`: LocalKeyWrapper over key files in tmp_path;
 * `keyvault`: KeyVaultKeyWrapper through the real azure-keyvault-keys SDK against KeyVaultDouble,
   an HTTPS test double of the Key Vault REST API (tests/doubles/keyvault.py), TLS verified with the
-  double's CA bundle via `connection_verify`.
+  double's CA bundle via `connection_verify`;
+* `memory`: FakeKeyWrapper (tests/fakes/keys.py) over one FakeVault.
 
 Shared error contract: an unusable KEK version raises KeyUnavailable; a bad wrapped key (tampered
 ciphertext, foreign kid) raises ValueError, never KeyUnavailable.
@@ -25,6 +26,7 @@ from shared_code.adapters.azure.keyvault_kek import KeyVaultKeyWrapper, KeyVault
 from shared_code.adapters.local.kek_file import LocalKeyWrapper
 from shared_code.ports.keys import KeyUnavailable, KeyWrapper, WrappedKey
 from tests.doubles.keyvault import KeyVaultDouble, StaticTokenCredential
+from tests.fakes.keys import FakeKeyWrapper, FakeVault
 
 KEY_NAME = "kek"
 
@@ -142,10 +144,25 @@ def _keyvault_harness(double: KeyVaultDouble) -> Harness:
     )
 
 
-@pytest.fixture(params=["local", "keyvault"])
+def _memory_harness() -> Harness:
+    vault = FakeVault()
+    return Harness(
+        name="memory",
+        make=lambda: FakeKeyWrapper(vault),
+        rotate=lambda adapter: vault.rotate(),
+        make_unusable=vault.disable,
+        break_current=lambda: vault.disable(vault.current_kid()),
+        foreign_kid="memory-other/v1",
+        expected_alg="A256GCMKW",
+    )
+
+
+@pytest.fixture(params=["local", "keyvault", "memory"])
 def harness(request, tmp_path):
     if request.param == "local":
         h = _local_harness(tmp_path)
+    elif request.param == "memory":
+        h = _memory_harness()
     else:
         h = _keyvault_harness(request.getfixturevalue("kv_double"))
     return h  # Key Vault adapters are closed by _close_kv_adapters

@@ -1,4 +1,5 @@
-"""The queue contract, run on the durable SQLite queue and on azure-storage-queue against Azurite."""
+"""The queue contract, run on the durable SQLite queue, on azure-storage-queue against Azurite, and on
+the fake."""
 import time
 
 import pytest

@@ -6,16 +6,14 @@ import pytest
 
 from shared_code.settings import IMAGES_CONTAINER
 from tests.images.photos import phone_jpeg
+from tests.support import steps
 
 
 def _setup(api):
     headers = api.patient()
-    folder = api.client.post("/api/folders", headers=headers, json={"label": "mole"}).json()["id"]
-    original = phone_jpeg()
-    image = api.client.post(f"/api/folders/{folder}/images", headers={**headers, "content-type": "image/jpeg"},
-                            content=original).json()
-    pid = api.client.get("/api/me", headers=headers).json()["id"]
-    return headers, folder, image, pid, original
+    folder = steps.folder(api, headers, "mole")
+    image = steps.upload(api, headers, folder, phone_jpeg())
+    return headers, folder, image, steps.patient_id(api, headers), phone_jpeg()
 
 
 def _blob_bytes(api, name):
@@ -23,7 +21,7 @@ def _blob_bytes(api, name):
 
 
 def _objects(api, pid, image_id):
-    return api.container.images.get_doc(pid, image_id)["objects"]
+    return {variant: seal.to_doc() for variant, seal in api.container.images.get(pid, image_id).objects.items()}
 
 
 def _assert_integrity_failure(response):
@@ -35,13 +33,11 @@ def _assert_integrity_failure(response):
 
 def test_nothing_plaintext_under_local_data_dir(family, tmp_path):
     from tests.support.app import make_api
-    from urllib.parse import urlsplit
 
     api = make_api(family, tmp_path / "data")
     headers, folder, image, pid, original = _setup(api)
     # Also an upload through the upload URL, and one left waiting in `incoming`.
-    ticket = api.client.post(f"/api/folders/{folder}/uploads", headers=headers).json()
-    api.client.put(urlsplit(ticket["uploadUrl"]).path, content=phone_jpeg(seed=4))
+    steps.upload_via_url(api, headers, folder, phone_jpeg(seed=4))
     stored = api.client.get(f"/api/images/{image['id']}/content", headers=headers).content
     thumb = api.client.get(f"/api/images/{image['id']}/thumbnail", headers=headers).content
     api.container.adapters.blobs.put("incoming", f"{pid}/waiting", [phone_jpeg(seed=7)])
@@ -98,8 +94,7 @@ def test_tampering_on_disk_in_place_is_caught(family, tmp_path):
 
 def test_swapping_objects_between_images_or_variants_fails(api):
     headers, folder, first, pid, _ = _setup(api)
-    second = api.client.post(f"/api/folders/{folder}/images", headers={**headers, "content-type": "image/jpeg"},
-                             content=phone_jpeg(seed=8)).json()
+    second = steps.upload(api, headers, folder, phone_jpeg(seed=8))
     a, b = _objects(api, pid, first["id"]), _objects(api, pid, second["id"])
     blobs = api.container.adapters.blobs
     # Substitute image B's original for image A's (as a rollback or a mix-up would).
@@ -112,36 +107,38 @@ def test_swapping_objects_between_images_or_variants_fails(api):
 
 def test_a_restored_ciphertext_is_unreadable_after_image_deletion(api):
     headers, _, image, pid, _ = _setup(api)
-    record = api.container.images.get_doc(pid, image["id"])
-    saved = {v: _blob_bytes(api, s["blob"]) for v, s in record["objects"].items()}
+    record = api.container.images.get(pid, image["id"])
+    saved = {v: _blob_bytes(api, s.blob) for v, s in record.objects.items()}
     assert api.client.delete(f"/api/images/{image['id']}", headers=headers).status_code == 204
     # The blobs come back from a backup; the DEK that sealed them no longer exists in any record.
-    for variant, seal in record["objects"].items():
-        api.container.adapters.blobs.put(IMAGES_CONTAINER, seal["blob"], [saved[variant]])
+    for variant, seal in record.objects.items():
+        api.container.adapters.blobs.put(IMAGES_CONTAINER, seal.blob, [saved[variant]])
     assert api.client.get(f"/api/images/{image['id']}/content", headers=headers).status_code == 404
-    from shared_code.problems import Problem
+    from shared_code.errors import DomainError
+    from shared_code.http.problems import problem_for
 
-    with pytest.raises(Problem) as refused:
-        api.container.images.open(pid, {**record, "wrappedDek": None}, "original")
-    assert refused.value.slug == "image-integrity"
+    with pytest.raises(DomainError) as refused:
+        api.container.images.open(pid, record.but(wrapped_dek=None), "original")
+    assert problem_for(refused.value).slug == "image-integrity"
 
 
 def test_account_erasure_makes_every_restored_ciphertext_unreadable(api):
     headers, _, image, pid, original = _setup(api)
-    record = api.container.images.get_doc(pid, image["id"])
+    record = api.container.images.get(pid, image["id"])
     account_before = api.container.patients.account(pid).doc
-    saved = {v: _blob_bytes(api, s["blob"]) for v, s in record["objects"].items()}
+    saved = {v: _blob_bytes(api, s.blob) for v, s in record.objects.items()}
     assert api.client.delete("/api/me", headers=headers).status_code == 202
     assert list(api.container.adapters.blobs.list(IMAGES_CONTAINER, f"{pid}/")) == []
     # A backup brings back the ciphertext AND the image record: still no patient key anywhere.
-    for variant, seal in record["objects"].items():
-        api.container.adapters.blobs.put(IMAGES_CONTAINER, seal["blob"], [saved[variant]])
-    api.container.patients.upsert(pid, record)
-    from shared_code.problems import Problem
+    for variant, seal in record.objects.items():
+        api.container.adapters.blobs.put(IMAGES_CONTAINER, seal.blob, [saved[variant]])
+    api.container.patients.upsert(pid, record.to_doc())
+    from shared_code.errors import DomainError
+    from shared_code.http.problems import problem_for
 
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(DomainError) as refused:
         api.container.images.open(pid, record, "original")
-    assert refused.value.status == 404
+    assert problem_for(refused.value).status == 404
     assert "patientKey" in account_before  # the key existed, and was destroyed by erasure
 
 
@@ -158,7 +155,7 @@ def test_patient_key_is_unwrapped_once_per_ttl_under_load(api):
         return original_unwrap(wrapped)
 
     keys.unwrap = counting_unwrap
-    api.container.images.key_cache.clear()
+    api.container.patient_keys.cache.clear()
     results = []
 
     def view():

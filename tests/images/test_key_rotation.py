@@ -1,17 +1,14 @@
 """KEK rotation: every patient key re-wrapped under the newest KEK version, old versions still
 unwrapping meanwhile, no image byte re-encrypted, resumable, with a dry run."""
 from shared_code.crypto import wrapped_key_from_dict
-from shared_code.services.key_rotation import rotate_patient_keys
 from tests.images.photos import phone_jpeg
+from tests.support import steps
 
 
 def _patient_with_image(api, subject):
     headers = api.patient(subject)
-    folder = api.client.post("/api/folders", headers=headers, json={"label": "mole"}).json()["id"]
-    image = api.client.post(f"/api/folders/{folder}/images", headers={**headers, "content-type": "image/jpeg"},
-                            content=phone_jpeg(seed=len(subject))).json()["id"]
-    pid = api.client.get("/api/me", headers=headers).json()["id"]
-    return headers, pid, image
+    image = steps.upload(api, headers, steps.folder(api, headers, "mole"), phone_jpeg(seed=len(subject)))
+    return headers, steps.patient_id(api, headers), image["id"]
 
 
 def _kid(api, pid):
@@ -25,23 +22,23 @@ def test_rotation_rewraps_patient_keys_and_touches_no_image(api):
     contents_before = {img: api.client.get(f"/api/images/{img}/content", headers=h).content for h, _, img in patients}
     new_kid = api.container.adapters.keys.rotate()
     assert new_kid != old_kid
-    api.container.images.key_cache.clear()
+    api.container.patient_keys.cache.clear()
     # Before the run, images still open through the old version.
     headers, pid, image = patients[0]
     assert api.client.get(f"/api/images/{image}/thumbnail", headers=headers).status_code == 200
 
-    dry = rotate_patient_keys(api.container, dry_run=True)
+    dry = api.container.key_rotation.run(dry_run=True)
     assert (dry.total, dry.rewrapped, dry.already_current) == (3, 3, 0)
     assert all(_kid(api, pid) == old_kid for _, pid, _ in patients)  # a dry run writes nothing
 
-    report = rotate_patient_keys(api.container)
+    report = api.container.key_rotation.run()
     assert (report.rewrapped, report.already_current, report.failed) == (3, 0, [])
     assert all(_kid(api, pid) == new_kid for _, pid, _ in patients)
-    again = rotate_patient_keys(api.container)  # resumable: a second run has nothing to do
+    again = api.container.key_rotation.run()  # resumable: a second run has nothing to do
     assert (again.rewrapped, again.already_current) == (0, 3)
 
     assert {b.name: b.etag for b in api.container.adapters.blobs.list("images")} == blobs_before
-    api.container.images.key_cache.clear()
+    api.container.patient_keys.cache.clear()
     for headers, _, image in patients:
         assert api.client.get(f"/api/images/{image}/content", headers=headers).content == contents_before[image]
 
@@ -51,7 +48,7 @@ def test_erased_patients_are_not_visited(api):
     _patient_with_image(api, "bob")
     api.client.delete("/api/me", headers=headers)
     api.container.adapters.keys.rotate()
-    report = rotate_patient_keys(api.container)
+    report = api.container.key_rotation.run()
     assert (report.total, report.rewrapped) == (1, 1)
 
 

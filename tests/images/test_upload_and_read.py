@@ -5,22 +5,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.images.photos import decode, phone_jpeg, plain_png
-
-
-def _folder(api, headers, label="mole on back"):
-    return api.client.post("/api/folders", headers=headers, json={"label": label}).json()["id"]
-
-
-def _upload(api, headers, folder, data, content_type="image/jpeg", **params):
-    return api.client.post(f"/api/folders/{folder}/images", headers={**headers, "content-type": content_type},
-                           content=data, params=params)
+from tests.support import steps
 
 
 def test_direct_upload_strips_gps_and_keeps_pixels(api):
     headers = api.patient()
-    folder = _folder(api, headers)
+    folder = steps.folder(api, headers)
     original = phone_jpeg()
-    created = _upload(api, headers, folder, original, note="itchy since Monday", view="close_up")
+    created = steps.post_image(api, headers, folder, original, note="itchy since Monday", view="close_up")
     assert created.status_code == 201, created.text
     image = created.json()
     assert image["status"] == "ready" and image["view"] == "close_up" and image["note"] == "itchy since Monday"
@@ -43,10 +35,10 @@ def test_direct_upload_strips_gps_and_keeps_pixels(api):
 
 def test_client_taken_at_wins_and_list_is_in_taken_at_order(api):
     headers = api.patient()
-    folder = _folder(api, headers)
+    folder = steps.folder(api, headers)
     ids = {}
     for when in ("2026-05-01T09:00:00Z", "2026-01-01T09:00:00Z", "2026-03-01T09:00:00+01:00"):
-        response = _upload(api, headers, folder, phone_jpeg(seed=len(ids) + 2), takenAt=when)
+        response = steps.post_image(api, headers, folder, phone_jpeg(seed=len(ids) + 2), takenAt=when)
         assert response.status_code == 201, response.text
         ids[when] = response.json()["id"]
     listed = api.client.get(f"/api/folders/{folder}/images", headers=headers, params={"limit": 2}).json()
@@ -62,10 +54,10 @@ def test_client_taken_at_wins_and_list_is_in_taken_at_order(api):
 
 def test_template_defaults_to_first_upload_and_can_be_changed_or_cleared(api):
     headers = api.patient()
-    folder = _folder(api, headers)
+    folder = steps.folder(api, headers)
     assert api.client.get(f"/api/folders/{folder}/template", headers=headers).json() == {"imageId": None, "image": None}
-    first = _upload(api, headers, folder, phone_jpeg(seed=5)).json()["id"]
-    second = _upload(api, headers, folder, plain_png(), content_type="image/png").json()["id"]
+    first = steps.post_image(api, headers, folder, phone_jpeg(seed=5)).json()["id"]
+    second = steps.post_image(api, headers, folder, plain_png(), content_type="image/png").json()["id"]
     assert api.client.get(f"/api/folders/{folder}/template", headers=headers).json()["imageId"] == first
     assert api.client.put(f"/api/folders/{folder}/template", headers=headers, json={"imageId": second}).status_code == 200
     assert api.client.get(f"/api/folders/{folder}/template", headers=headers).json()["imageId"] == second
@@ -75,7 +67,7 @@ def test_template_defaults_to_first_upload_and_can_be_changed_or_cleared(api):
     assert api.client.delete(f"/api/images/{first}", headers=headers).status_code == 204
     assert api.client.get(f"/api/folders/{folder}/template", headers=headers).json()["imageId"] == second
     assert api.client.get(f"/api/folders/{folder}", headers=headers).json()["imageCount"] == 1
-    other = _folder(api, headers, "other")
+    other = steps.folder(api, headers, "other")
     assert api.client.put(f"/api/folders/{other}/template", headers=headers, json={"imageId": second}).status_code == 404
 
 
@@ -88,10 +80,10 @@ def test_template_defaults_to_first_upload_and_can_be_changed_or_cleared(api):
 ])
 def test_hostile_uploads_are_refused_and_store_nothing(api, name, data, content_type, status):
     headers = api.patient()
-    folder = _folder(api, headers)
+    folder = steps.folder(api, headers)
     if data is None:
         data = phone_jpeg()[:5000]
-    response = _upload(api, headers, folder, data, content_type)
+    response = steps.post_image(api, headers, folder, data, content_type)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert api.client.get(f"/api/folders/{folder}/images", headers=headers).json()["items"] == []
@@ -102,17 +94,15 @@ def test_oversized_upload_is_413(family, tmp_path):
 
     api = make_api(family, tmp_path / "data", MAX_UPLOAD_BYTES=10_000)
     headers = api.patient()
-    folder = _folder(api, headers)
-    response = _upload(api, headers, folder, phone_jpeg())
+    folder = steps.folder(api, headers)
+    response = steps.post_image(api, headers, folder, phone_jpeg())
     assert response.status_code == 413 and response.json()["type"].endswith("/payload-too-large")
 
 
 def test_upload_url_flow_pending_then_ready_and_url_refused_after(api):
     headers = api.patient()
-    folder = _folder(api, headers)
-    ticket = api.client.post(f"/api/folders/{folder}/uploads", headers=headers, json={"view": "distant"})
-    assert ticket.status_code == 201, ticket.text
-    ticket = ticket.json()
+    folder = steps.folder(api, headers)
+    ticket = steps.upload_ticket(api, headers, folder, {"view": "distant"})
     image = api.client.get(f"/api/images/{ticket['imageId']}", headers=headers).json()
     assert image["status"] == "pending"
     path = urlsplit(ticket["uploadUrl"]).path
@@ -128,45 +118,40 @@ def test_upload_url_flow_pending_then_ready_and_url_refused_after(api):
 
 def test_upload_url_rejects_a_non_image_with_a_reason(api):
     headers = api.patient()
-    folder = _folder(api, headers)
-    ticket = api.client.post(f"/api/folders/{folder}/uploads", headers=headers).json()
-    api.client.put(urlsplit(ticket["uploadUrl"]).path, content=b"<svg/>")
+    folder = steps.folder(api, headers)
+    ticket = steps.upload_ticket(api, headers, folder)
+    steps.put_upload(api, ticket["uploadUrl"], b"<svg/>")
     image = api.client.get(f"/api/images/{ticket['imageId']}", headers=headers).json()
     assert image["status"] == "rejected" and image["rejectedReason"] == "unsupported_type"
 
 
 def test_duplicate_blob_events_are_harmless(api):
     headers = api.patient()
-    folder = _folder(api, headers)
-    ticket = api.client.post(f"/api/folders/{folder}/uploads", headers=headers).json()
-    api.client.put(urlsplit(ticket["uploadUrl"]).path, content=phone_jpeg())
-    blob_name = api.container.images.get_doc(_pid(api, headers), ticket["imageId"])["uploadBlob"]
-    assert api.container.images.process_incoming(blob_name) == "gone"
+    folder = steps.folder(api, headers)
+    ticket = steps.upload_via_url(api, headers, folder, phone_jpeg())
+    blob_name = api.container.images.get(steps.patient_id(api, headers), ticket["imageId"]).upload_blob
+    assert api.container.incoming.process(blob_name) == "gone"
     assert api.client.get(f"/api/folders/{folder}", headers=headers).json()["imageCount"] == 1
-
-
-def _pid(api, headers):
-    return api.client.get("/api/me", headers=headers).json()["id"]
 
 
 def test_another_patients_image_is_not_found(api):
     alice = api.patient("alice")
     bob = api.patient("bob")
-    folder = _folder(api, alice)
-    image = _upload(api, alice, folder, phone_jpeg()).json()["id"]
+    folder = steps.folder(api, alice)
+    image = steps.post_image(api, alice, folder, phone_jpeg()).json()["id"]
     for path in (f"/api/images/{image}", f"/api/images/{image}/content", f"/api/images/{image}/thumbnail"):
         assert api.client.get(path, headers=bob).status_code == 404
     assert api.client.delete(f"/api/images/{image}", headers=bob).status_code == 404
     assert api.client.patch(f"/api/images/{image}", headers=bob, json={"note": "x"}).status_code == 404
-    assert _upload(api, bob, folder, phone_jpeg()).status_code == 404
+    assert steps.post_image(api, bob, folder, phone_jpeg()).status_code == 404
     assert api.client.get(f"/api/images/{image}", headers=alice).status_code == 200
 
 
 def test_deleting_a_folder_deletes_its_images_and_blobs(api):
     headers = api.patient()
-    folder = _folder(api, headers)
-    image = _upload(api, headers, folder, phone_jpeg()).json()["id"]
-    pid = _pid(api, headers)
+    folder = steps.folder(api, headers)
+    image = steps.post_image(api, headers, folder, phone_jpeg()).json()["id"]
+    pid = steps.patient_id(api, headers)
     assert list(api.container.adapters.blobs.list("images", f"{pid}/"))
     assert api.client.delete(f"/api/folders/{folder}", headers=headers).status_code == 204
     assert api.client.get(f"/api/images/{image}", headers=headers).status_code == 404
@@ -177,8 +162,8 @@ def test_heic_from_an_iphone_is_stored_as_jpeg_without_its_gps(api):
     from tests.imaging.builders import heic, identifying_exif, photo
 
     headers = api.patient()
-    folder = _folder(api, headers)
-    response = _upload(api, headers, folder, heic(photo((96, 64), noise=False), exif=identifying_exif(orientation=1)),
+    folder = steps.folder(api, headers)
+    response = steps.post_image(api, headers, folder, heic(photo((96, 64), noise=False), exif=identifying_exif(orientation=1)),
                        "image/heic")
     assert response.status_code == 201, response.text
     image = response.json()
@@ -192,5 +177,5 @@ def test_a_blob_event_for_a_name_we_never_issued_is_dropped_not_retried(api):
     blobs = api.container.adapters.blobs
     for name in ("stray", "p_x/not-an-image-id", "i_aaaaaaaaaaaaaaaaaaaaaaaaaa/p_x"):
         blobs.put("incoming", name, [b"whatever"])
-        assert api.container.images.process_incoming(name) == "orphan"
+        assert api.container.incoming.process(name) == "orphan"
         assert list(blobs.list("incoming", name)) == []

@@ -9,6 +9,7 @@ import httpx
 
 from functions.ingest_bp import process_incoming_upload
 from tests.images.photos import phone_jpeg
+from tests.support import steps
 
 
 class _Blob:
@@ -33,12 +34,12 @@ def test_upload_url_then_trigger_makes_the_image_ready(family, tmp_path, monkeyp
     monkeypatch.setattr(runtime, "get_container", lambda: api.container)
     monkeypatch.setattr("functions.ingest_bp.get_container", lambda: api.container)
     headers = api.patient()
-    folder = api.client.post("/api/folders", headers=headers, json={"label": "rash"}).json()["id"]
-    ticket = api.client.post(f"/api/folders/{folder}/uploads", headers=headers, json={}).json()
+    folder = steps.folder(api, headers, "rash")
+    ticket = steps.upload_ticket(api, headers, folder, {})
     expires = datetime.fromisoformat(ticket["expiresAt"].replace("Z", "+00:00"))
     assert 0 < (expires - datetime.now(timezone.utc)).total_seconds() <= 15 * 60
     assert _put(api, family, ticket["uploadUrl"], phone_jpeg()) == 201
-    pid = api.client.get("/api/me", headers=headers).json()["id"]
+    pid = steps.patient_id(api, headers)
     blob_name = f"{pid}/{ticket['imageId']}"
     # The Event Grid blob trigger fires (twice: duplicates are normal); locally it already ran.
     process_incoming_upload(_Blob(f"incoming/{blob_name}"))
@@ -56,8 +57,7 @@ def test_azure_upload_url_is_a_write_only_user_delegation_sas_for_one_blob(azure
     # Azure only: the local URL's rules are tested in test_upload_and_read.py.
     api = make_api(azure_family(azure_clients), tmp_path / "data", sas_uploads=True)
     headers = api.patient()
-    folder = api.client.post("/api/folders", headers=headers, json={"label": "rash"}).json()["id"]
-    url = api.client.post(f"/api/folders/{folder}/uploads", headers=headers).json()["uploadUrl"]
+    url = steps.upload_ticket(api, headers, steps.folder(api, headers, "rash"))["uploadUrl"]
     query = parse_qs(urlsplit(url).query)
     assert query["sp"] == ["cw"] and "skoid" in query  # create/write only; signed by a delegation key
     assert urlsplit(url).path.split("/")[2] == "incoming"

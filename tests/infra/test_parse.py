@@ -16,6 +16,8 @@ EXPECTED = {
     "modules/keyvault.bicep",
     "modules/functionapp.bicep",
     "modules/rbac.bicep",
+    "modules/alerts.bicep",
+    "upload-trigger.bicep",
 }
 
 

@@ -10,6 +10,7 @@ from tests.infra.bicep import (
     UK_REGIONS,
     Param,
     all_docs,
+    all_resources,
     config,
     decorators,
     doc,
@@ -84,12 +85,24 @@ def test_every_location_parameter_allows_exactly_the_uk_regions():
     assert not problems, "\n".join(problems)
 
 
+# Resource types Azure offers only in 'global' or in regions none of which is in the UK, with why we
+# accept them. Nothing else may be global. (The built-in "Allowed locations" policy exempts 'global'.)
+GLOBAL_ONLY = {
+    # Action groups run 'global' or in a short list of regions with no UK region. Ours holds the
+    # operations mailbox address only; the alert rules and all telemetry are in the UK.
+    "Microsoft.Insights/actionGroups": "modules/alerts.bicep",
+}
+
+
 def test_every_resource_and_module_location_is_a_uk_parameter():
     for file, d in all_docs().items():
         for name, res in resources(d).items():
             body = config(res)
             if "location" in body:
                 loc = resolve(d, body["location"])
+                if GLOBAL_ONLY.get(res["type"]) == file:
+                    assert loc == "global", f"{file}: {name}.location is {loc!r}"
+                    continue
                 assert isinstance(loc, Param), f"{file}: {name}.location is {loc!r}, not a parameter"
                 allowed = decorators(d["parameters"][loc.name]).get("allowed")
                 assert sorted(allowed or []) == sorted(UK_REGIONS), f"{file}: {name}.location"
@@ -104,6 +117,18 @@ def test_every_resource_and_module_location_is_a_uk_parameter():
                 else:  # an expression: only UK literals in it
                     literals = {v for v in leaves(loc) if isinstance(v, str)} - {"location"}
                     assert literals <= UK_REGIONS, f"{file}: module {name}.{key} = {loc!r}"
+
+
+def test_the_only_global_resource_is_the_action_group_which_holds_no_data():
+    found = []
+    for file, d in all_docs().items():
+        for name, res in resources(d).items():
+            if resolve(d, config(res).get("location")) == "global":
+                found.append((file, res["type"]))
+    assert found == [("modules/alerts.bicep", "Microsoft.Insights/actionGroups")], found
+    [(_, _, group)] = all_resources("Microsoft.Insights/actionGroups")
+    receivers = {key for key, value in config(group)["properties"].items() if key.endswith("Receivers") and value}
+    assert receivers == {"emailReceivers"}, "the action group only sends e-mail (no webhook, no Logic App)"
 
 
 def test_cosmos_replicates_only_to_the_uk_pair():

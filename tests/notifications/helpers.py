@@ -1,14 +1,13 @@
-"""Source documents full of personal and clinical data, and a way to emit every kind of event
-through the outbox, so tests can prove none of it reaches a queue message, a mail or a log."""
+"""Source documents full of personal and clinical data, and every kind of event with its source
+(emit one with `steps.event_writer`, tests/support/steps.py), so tests can prove none of it reaches a
+queue message, a mail or a log."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from shared_code.notifications import contract as k
 from shared_code.notifications.contract import SourceRef
-from shared_code.notifications.outbox import record_event
-from shared_code.settings import CLINICS, NOTIFICATIONS_POISON_QUEUE, NOTIFICATIONS_QUEUE, PATIENTS
+from shared_code.settings import CLINICS, PATIENTS
 
 PATIENT_ID = "pat_aaaaaaaaaaaaaaaaaaaaaaaaaa"
 PATIENT_EMAIL = "zebedee.quartermain@example.org"
@@ -59,22 +58,6 @@ def seed(documents, *, patient: dict[str, Any] | None = None) -> None:
                                           "email": MEMBER_EMAIL, "role": "clinician", "name": MEMBER_NAME})
 
 
-def writer(documents, source: SourceRef, doc: dict[str, Any]):
-    """A `write(event_id)` that creates `doc` (or adds the event to it) with the event id in `events`."""
-    def write(event_id: str):
-        from shared_code.ports.errors import NotFound
-
-        try:
-            stored = documents.read(source.container, source.partition_key, source.id)
-        except NotFound:
-            return documents.create(source.container, source.partition_key, record_event({"id": source.id, **doc},
-                                                                                         event_id))
-        return documents.replace(source.container, source.partition_key, record_event(stored.doc, event_id),
-                                 if_match=stored.etag)
-
-    return write
-
-
 # kind -> (data, source, the source document: each full of things that must not leak)
 def events() -> dict[str, tuple[dict[str, str], SourceRef, dict[str, Any]]]:
     return {
@@ -96,23 +79,3 @@ def events() -> dict[str, tuple[dict[str, str], SourceRef, dict[str, Any]]]:
         k.SUBSCRIPTION_ENDING: ({"clinicId": CLINIC_ID, "endsAt": "2025-04-01T00:00:00Z"},
                                 SourceRef(CLINICS, CLINIC_ID, "clinic"), {}),
     }
-
-
-def drain(queue, name: str = NOTIFICATIONS_QUEUE) -> list[str]:
-    """Take every visible message (and delete it): their bodies."""
-    bodies = []
-    while True:
-        batch = queue.receive(name, max_messages=32, visibility_timeout=30)
-        if not batch:
-            return bodies
-        for message in batch:
-            bodies.append(message.body)
-            queue.delete(name, message)
-
-
-def bodies(queue, name: str = NOTIFICATIONS_QUEUE) -> list[dict]:
-    return [json.loads(m.body) for m in queue.peek(name)]
-
-
-def poison_bodies(queue) -> list[dict]:
-    return [json.loads(m.body) for m in queue.peek(NOTIFICATIONS_POISON_QUEUE)]

@@ -16,6 +16,7 @@ from shared_code.ports.errors import NotFound
 from shared_code.ports.mail import PermanentMailError, TransientMailError
 from shared_code.settings import CLINICS, DIRECTORY, NOTIFICATIONS_QUEUE, PATIENTS
 from tests.notifications import helpers
+from tests.support import steps
 from tests.notifications.conftest import assert_nothing_personal
 
 PORTAL = "https://portal.telederm.example"
@@ -42,8 +43,8 @@ class ScriptedMail:
 
 def emit(api, family, kind):
     data, source, doc = helpers.events()[kind]
-    api.container.outbox.emit(kind, data, source, helpers.writer(family.documents, source, doc))
-    [body] = helpers.drain(family.queue)
+    api.container.outbox.emit(kind, data, source, steps.event_writer(family.documents, source, doc))
+    [body] = steps.drain(family.queue)
     return body
 
 
@@ -54,7 +55,7 @@ def record(family, record_id):
 def test_every_kind_reaches_the_recipient_of_the_contract_table(api, family):
     for kind in k.EVENT_KINDS:
         data, source, doc = helpers.events()[kind]
-        api.container.outbox.emit(kind, data, source, helpers.writer(family.documents, source, doc))
+        api.container.outbox.emit(kind, data, source, steps.event_writer(family.documents, source, doc))
     assert pump_notifications(api.container).handled == len(k.EVENT_KINDS)
     assert family.queue.peek(NOTIFICATIONS_QUEUE) == []
     mails = api.container.adapters.mail.list(limit=100)
@@ -92,9 +93,9 @@ def test_the_same_dedupe_key_from_two_events_is_one_mail(api, family):
     """Two emits of one change (a retried request) with the domain's dedupe key: told once."""
     data, source, doc = helpers.events()[k.SHARE_CREATED]
     for _ in range(2):
-        api.container.outbox.emit(k.SHARE_CREATED, data, source, helpers.writer(family.documents, source, doc),
+        api.container.outbox.emit(k.SHARE_CREATED, data, source, steps.event_writer(family.documents, source, doc),
                                   dedupe_key=f"share.created:{source.partition_key}:{source.id}")
-    assert len(helpers.bodies(family.queue)) == 2
+    assert len(steps.queued(family.queue)) == 2
     pump_notifications(api.container)
     assert [m["to"] for m in api.container.adapters.mail.list()] == [helpers.CLINIC_EMAIL]
 
@@ -250,8 +251,8 @@ def test_handle_notification_uses_the_containers_dispatcher(api, family):
 def test_logs_carry_kinds_ids_and_outcomes_only(api, family, clock, logs):
     for kind in k.EVENT_KINDS:
         data, source, doc = helpers.events()[kind]
-        api.container.outbox.emit(kind, data, source, helpers.writer(family.documents, source, doc))
-    bodies = helpers.drain(family.queue)
+        api.container.outbox.emit(kind, data, source, steps.event_writer(family.documents, source, doc))
+    bodies = steps.drain(family.queue)
     mail = ScriptedMail(TransientMailError("throttled"), PermanentMailError("bad recipient"))
     dispatcher = NotificationDispatcher(family.documents, mail, api.container.settings, clock)
     for body in bodies:

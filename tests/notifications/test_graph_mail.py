@@ -18,6 +18,7 @@ from tests.doubles.graph import GraphDouble
 from tests.doubles.keyvault import StaticTokenCredential
 from tests.doubles.tls import HttpRequest, HttpResponse, HttpsServer
 from tests.notifications import helpers
+from tests.support import steps
 
 EMAIL = Email(to="patient@example.org", subject="You have a new comment", text="Hello",
               html="<p>Hello</p>", dedupe_key="evt_1")
@@ -141,7 +142,7 @@ def test_5xx_then_success_through_queue_redelivery_sends_once(api, family, clock
     api.container.notifications = NotificationDispatcher(family.documents, sender_for(graph), api.container.settings,
                                                          clock)
     data, source, doc = helpers.events()[k.COMMENT_CREATED]
-    api.container.outbox.emit(k.COMMENT_CREATED, data, source, helpers.writer(family.documents, source, doc))
+    api.container.outbox.emit(k.COMMENT_CREATED, data, source, steps.event_writer(family.documents, source, doc))
     graph.fail_next(503)
     first = pump_notifications(api.container, visibility_timeout=1)
     assert (first.handled, first.failed) == (0, 1) and graph.sent == []
@@ -156,8 +157,8 @@ def test_permanent_4xx_through_the_dispatcher_is_recorded_and_acknowledged(api, 
     api.container.notifications = NotificationDispatcher(family.documents, sender_for(graph), api.container.settings,
                                                          clock)
     data, source, doc = helpers.events()[k.SHARE_CREATED]
-    api.container.outbox.emit(k.SHARE_CREATED, data, source, helpers.writer(family.documents, source, doc))
-    key = helpers.bodies(family.queue)[0]["dedupeKey"]
+    api.container.outbox.emit(k.SHARE_CREATED, data, source, steps.event_writer(family.documents, source, doc))
+    key = steps.queued(family.queue)[0]["dedupeKey"]
     graph.fail_next(400, code="ErrorInvalidRecipients")
     assert pump_notifications(api.container).handled == 1
     assert family.queue.peek(NOTIFICATIONS_QUEUE) == []

@@ -12,9 +12,10 @@ from shared_code.notifications.outbox import OUTBOX_PARTITION, DocumentOutbox, s
 from shared_code.notifications.pump import pump_notifications
 from shared_code.ports.documents import Query
 from shared_code.ports.errors import PreconditionFailed
-from shared_code.problems import Problem
+from shared_code.errors import EditConflict
 from shared_code.settings import DIRECTORY, NOTIFICATIONS_QUEUE, PATIENTS
 from tests.notifications import helpers
+from tests.support import steps
 from tests.notifications.conftest import assert_nothing_personal
 
 
@@ -61,10 +62,10 @@ def comment_event():
 
 def test_emit_writes_then_queues_ids_only_and_leaves_no_marker(api, family):
     data, source, doc = comment_event()
-    stored = api.container.outbox.emit(COMMENT_CREATED, data, source, helpers.writer(family.documents, source, doc))
+    stored = api.container.outbox.emit(COMMENT_CREATED, data, source, steps.event_writer(family.documents, source, doc))
     [event_id] = stored.doc["events"]
     assert family.documents.read(PATIENTS, helpers.PATIENT_ID, helpers.COMMENT_ID).doc["events"] == [event_id]
-    [message] = helpers.drain(family.queue)
+    [message] = steps.drain(family.queue)
     assert json.loads(message) == {"eventId": event_id, "kind": COMMENT_CREATED, "data": data, "dedupeKey": event_id}
     assert_nothing_personal(message)
     assert markers(family.documents) == []
@@ -72,9 +73,9 @@ def test_emit_writes_then_queues_ids_only_and_leaves_no_marker(api, family):
 
 def test_dedupe_key_is_carried(api, family):
     data, source, doc = comment_event()
-    api.container.outbox.emit(COMMENT_CREATED, data, source, helpers.writer(family.documents, source, doc),
+    api.container.outbox.emit(COMMENT_CREATED, data, source, steps.event_writer(family.documents, source, doc),
                               dedupe_key="comment.created:pat:cmt")
-    assert helpers.bodies(family.queue)[0]["dedupeKey"] == "comment.created:pat:cmt"
+    assert steps.queued(family.queue)[0]["dedupeKey"] == "comment.created:pat:cmt"
 
 
 @pytest.mark.parametrize("data", [
@@ -96,9 +97,9 @@ def test_write_refused_means_no_message_ever(api, family, clock):
     data, source, doc = comment_event()
 
     def write(event_id):
-        raise Problem(409, detail="refused")
+        raise EditConflict("refused")
 
-    with pytest.raises(Problem):
+    with pytest.raises(EditConflict):
         api.container.outbox.emit(COMMENT_CREATED, data, source, write)
     assert markers(family.documents) == []
     clock.advance(minutes=11)
@@ -126,7 +127,7 @@ def test_write_crashing_without_writing_leaves_a_marker_that_the_sweeper_drops_u
 
 def test_write_crashing_after_writing_is_still_notified_by_the_sweeper(api, family, clock):
     data, source, doc = comment_event()
-    write = helpers.writer(family.documents, source, doc)
+    write = steps.event_writer(family.documents, source, doc)
 
     def write_then_time_out(event_id):
         write(event_id)
@@ -136,14 +137,14 @@ def test_write_crashing_after_writing_is_still_notified_by_the_sweeper(api, fami
         api.container.outbox.emit(COMMENT_CREATED, data, source, write_then_time_out)
     clock.advance(seconds=31)
     assert sweep_outbox(api.container).sent == 1
-    [body] = helpers.bodies(family.queue)
+    [body] = steps.queued(family.queue)
     assert body["eventId"] == family.documents.read(PATIENTS, helpers.PATIENT_ID, helpers.COMMENT_ID).doc["events"][0]
 
 
 def test_dies_after_write_before_send_then_the_sweeper_sends_exactly_one(api, family, clock):
     data, source, doc = comment_event()
     outbox = DocumentOutbox(family.documents, family.queue, clock, emit_queue=FlakyQueue(family.queue))
-    stored = outbox.emit(COMMENT_CREATED, data, source, helpers.writer(family.documents, source, doc))
+    stored = outbox.emit(COMMENT_CREATED, data, source, steps.event_writer(family.documents, source, doc))
     assert stored.doc["events"]  # the request succeeded although the queue failed
     assert family.queue.peek(NOTIFICATIONS_QUEUE) == []
     assert len(markers(family.documents)) == 1
@@ -152,7 +153,7 @@ def test_dies_after_write_before_send_then_the_sweeper_sends_exactly_one(api, fa
     clock.advance(seconds=31)
     assert sweep_outbox(api.container).sent == 1
     assert sweep_outbox(api.container).sent == 0  # the marker is gone: once only
-    [body] = helpers.bodies(family.queue)
+    [body] = steps.queued(family.queue)
     assert body["eventId"] == stored.doc["events"][0]
     assert markers(family.documents) == []
     # And delivering it tells the patient once.
@@ -163,12 +164,12 @@ def test_dies_after_write_before_send_then_the_sweeper_sends_exactly_one(api, fa
 def test_dies_after_send_before_marker_delete_then_dedupe_makes_the_effect_once(api, family, clock):
     data, source, doc = comment_event()
     outbox = DocumentOutbox(MarkerDeleteDies(family.documents), family.queue, clock)
-    outbox.emit(COMMENT_CREATED, data, source, helpers.writer(family.documents, source, doc))
-    assert len(helpers.bodies(family.queue)) == 1
+    outbox.emit(COMMENT_CREATED, data, source, steps.event_writer(family.documents, source, doc))
+    assert len(steps.queued(family.queue)) == 1
     assert len(markers(family.documents)) == 1
     clock.advance(seconds=31)
     assert sweep_outbox(api.container).sent == 1  # sent again: the sweeper cannot know it went out
-    sent = helpers.bodies(family.queue)
+    sent = steps.queued(family.queue)
     assert len(sent) == 2 and sent[0] == sent[1]
     assert markers(family.documents) == []
     pump_notifications(api.container)
@@ -193,7 +194,7 @@ def test_sweeper_waits_for_young_markers_and_handles_many(api, family, clock):
         source = SourceRef(PATIENTS, helpers.PATIENT_ID, f"cmt_{n}")
         outbox.emit(COMMENT_CREATED, {"patientId": helpers.PATIENT_ID, "folderId": helpers.FOLDER_ID,
                                       "commentId": f"cmt_{n}"}, source,
-                    helpers.writer(family.documents, source, {"type": "comment", "text": helpers.COMMENT_TEXT}))
+                    steps.event_writer(family.documents, source, {"type": "comment", "text": helpers.COMMENT_TEXT}))
         clock.advance(seconds=10)
     # Now the markers are 50, 40, 30, 20 and 10 s old.
     result = api.container.outbox.sweep(batch=2)
@@ -204,7 +205,7 @@ def test_sweeper_waits_for_young_markers_and_handles_many(api, family, clock):
 def test_source_deleted_before_the_sweep_sends_nothing(api, family, clock):
     data, source, doc = comment_event()
     outbox = DocumentOutbox(family.documents, family.queue, clock, emit_queue=FlakyQueue(family.queue))
-    outbox.emit(COMMENT_CREATED, data, source, helpers.writer(family.documents, source, doc))
+    outbox.emit(COMMENT_CREATED, data, source, steps.event_writer(family.documents, source, doc))
     family.documents.delete(source.container, source.partition_key, source.id)  # e.g. erased meanwhile
     clock.advance(minutes=11)
     assert sweep_outbox(api.container).abandoned == 1

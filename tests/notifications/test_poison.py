@@ -15,6 +15,7 @@ from shared_code.notifications import contract as k
 from shared_code.notifications.pump import pump_notifications, pump_queue
 from shared_code.settings import NOTIFICATIONS_POISON_QUEUE, NOTIFICATIONS_QUEUE, Settings
 from tests.notifications import helpers
+from tests.support import steps
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -64,7 +65,7 @@ def test_a_message_already_past_its_attempts_is_poisoned_without_running(family)
 
 def test_success_deletes_and_the_default_attempts_come_from_settings(api, family):
     data, source, doc = helpers.events()[k.GRANT_EXPIRING]
-    api.container.outbox.emit(k.GRANT_EXPIRING, data, source, helpers.writer(family.documents, source, doc))
+    api.container.outbox.emit(k.GRANT_EXPIRING, data, source, steps.event_writer(family.documents, source, doc))
     assert api.container.settings.notification_max_attempts == 5
     assert pump_notifications(api.container).handled == 1
     assert family.queue.peek(NOTIFICATIONS_QUEUE) == []
@@ -73,8 +74,8 @@ def test_success_deletes_and_the_default_attempts_come_from_settings(api, family
 
 def test_poison_list_and_requeue_all_then_delivery_once(api, family):
     data, source, doc = helpers.events()[k.COMMENT_CREATED]
-    api.container.outbox.emit(k.COMMENT_CREATED, data, source, helpers.writer(family.documents, source, doc))
-    [body] = helpers.drain(family.queue)
+    api.container.outbox.emit(k.COMMENT_CREATED, data, source, steps.event_writer(family.documents, source, doc))
+    [body] = steps.drain(family.queue)
     family.queue.send(NOTIFICATIONS_POISON_QUEUE, body)  # as the host parks it after its last attempt
     family.queue.send(NOTIFICATIONS_POISON_QUEUE, body)  # and a duplicate of it
 
@@ -123,7 +124,7 @@ def test_end_to_end_poison_after_max_attempts_then_requeue_delivers(api, family,
     api.container.notifications = NotificationDispatcher(family.documents, DownMail(), api.container.settings, clock)
     api.container.settings = api.container.settings.model_copy(update={"notification_max_attempts": 2})
     data, source, doc = helpers.events()[k.UPLOAD_REJECTED]
-    api.container.outbox.emit(k.UPLOAD_REJECTED, data, source, helpers.writer(family.documents, source, doc))
+    api.container.outbox.emit(k.UPLOAD_REJECTED, data, source, steps.event_writer(family.documents, source, doc))
     for _ in range(3):
         pump_notifications(api.container, visibility_timeout=1)
         if family.queue.peek(NOTIFICATIONS_POISON_QUEUE):

@@ -13,6 +13,7 @@ from shared_code.notifications import rendering
 from shared_code.notifications.dispatcher import NotificationDispatcher
 from shared_code.notifications.pump import pump_notifications
 from tests.notifications import helpers
+from tests.support import steps
 from tests.notifications.conftest import assert_nothing_personal
 
 
@@ -27,7 +28,7 @@ def test_every_kind_has_its_files():
 def test_all_kinds_rendered_through_the_dispatcher_leak_nothing(api, family):
     for kind in k.EVENT_KINDS:
         data, source, doc = helpers.events()[kind]
-        api.container.outbox.emit(kind, data, source, helpers.writer(family.documents, source, doc))
+        api.container.outbox.emit(kind, data, source, steps.event_writer(family.documents, source, doc))
     pump_notifications(api.container)
     mails = api.container.adapters.mail.list(limit=100)
     assert len(mails) == len(k.EVENT_KINDS) + 1  # two admins
@@ -45,7 +46,7 @@ def test_all_kinds_rendered_through_the_dispatcher_leak_nothing(api, family):
 
 def test_the_clinic_name_is_escaped_in_html_and_plain_in_text(api, family):
     data, source, doc = helpers.events()[k.SHARE_CREATED]
-    api.container.outbox.emit(k.SHARE_CREATED, data, source, helpers.writer(family.documents, source, doc))
+    api.container.outbox.emit(k.SHARE_CREATED, data, source, steps.event_writer(family.documents, source, doc))
     pump_notifications(api.container)
     [mail] = api.container.adapters.mail.list()
     assert "Newcastle &lt;Derm&gt; &amp; Skin" in mail["html"] and "<Derm>" not in mail["html"]
@@ -98,8 +99,8 @@ def test_every_imaging_reason_code_has_its_own_sentence():
 def test_the_dispatcher_reads_only_what_it_needs(api, family, clock):
     """The comment itself, the image, the folder: never read (so never rendered)."""
     data, source, doc = helpers.events()[k.COMMENT_CREATED]
-    api.container.outbox.emit(k.COMMENT_CREATED, data, source, helpers.writer(family.documents, source, doc))
-    [body] = helpers.drain(family.queue)
+    api.container.outbox.emit(k.COMMENT_CREATED, data, source, steps.event_writer(family.documents, source, doc))
+    [body] = steps.drain(family.queue)
     reads = []
 
     class Spy:

@@ -6,6 +6,7 @@ from shared_code.notifications import contract as k
 from shared_code.notifications.pump import pump_notifications
 from shared_code.settings import NOTIFICATIONS_QUEUE
 from tests.notifications import helpers
+from tests.support import steps
 from tests.notifications.conftest import assert_nothing_personal
 
 
@@ -31,8 +32,8 @@ def test_the_queue_trigger_calls_the_handler_with_body_and_dequeue_count(api, fa
     from functions import notifications_bp, runtime
 
     data, source, doc = helpers.events()[k.COMMENT_CREATED]
-    api.container.outbox.emit(k.COMMENT_CREATED, data, source, helpers.writer(family.documents, source, doc))
-    [body] = helpers.drain(family.queue)
+    api.container.outbox.emit(k.COMMENT_CREATED, data, source, steps.event_writer(family.documents, source, doc))
+    [body] = steps.drain(family.queue)
     monkeypatch.setattr(runtime, "_lazy", type("Fixed", (), {"get": lambda self: api.container})())
     message = QueueMessage(id="m1", body=body.encode(), dequeue_count=1)
     notifications_bp.notifications_queue(message)
@@ -66,7 +67,7 @@ def test_dev_outbox_returns_what_was_sent_newest_first(api, family):
     assert api.client.get("/api/dev/outbox").json() == {"items": []}
     for kind in (k.SHARE_CREATED, k.COMMENT_CREATED):
         data, source, doc = helpers.events()[kind]
-        api.container.outbox.emit(kind, data, source, helpers.writer(family.documents, source, doc))
+        api.container.outbox.emit(kind, data, source, steps.event_writer(family.documents, source, doc))
         pump_notifications(api.container)
     response = api.client.get("/api/dev/outbox")  # public: no token
     assert response.status_code == 200
@@ -92,7 +93,7 @@ def test_end_to_end_a_patient_account_made_through_the_api_is_notified(api, fami
     source = k.SourceRef("patients", patient_id, "cmt_e2e")
     data = {"patientId": patient_id, "folderId": "fld_e2e", "commentId": "cmt_e2e"}
     comment = {"type": "comment", "text": helpers.COMMENT_TEXT}
-    api.container.outbox.emit(k.COMMENT_CREATED, data, source, helpers.writer(family.documents, source, comment))
+    api.container.outbox.emit(k.COMMENT_CREATED, data, source, steps.event_writer(family.documents, source, comment))
     pump_notifications(api.container)
     assert family.queue.peek(NOTIFICATIONS_QUEUE) == []
     [item] = api.client.get("/api/dev/outbox").json()["items"]

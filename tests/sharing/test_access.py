@@ -3,12 +3,9 @@ which problem each failed check gives."""
 import pytest
 
 from shared_code.access import COMMENT, EXPORT_EPR, PURPOSE_OPERATIONS, VIEW, allowed_operations
-from shared_code.problems import Problem
-from tests.sharing.helpers import Scene, add_member, upload
-
-
-def _principal(api, headers):
-    return api.container.tokens.validate(headers["Authorization"].split()[1])
+from shared_code.errors import DomainError
+from shared_code.http.problems import problem_for
+from tests.support.steps import Scene, add_member, folder, principal, upload, upload_ticket
 
 
 def _reads(api):
@@ -34,12 +31,12 @@ def test_purpose_table():
 
 def test_the_access_check_uses_point_reads_only(api):
     s = Scene(api)
-    cal = _principal(api, s.cal)
+    cal = principal(api, s.cal)
     for operation in (VIEW, COMMENT, EXPORT_EPR):
         before = _reads(api)
         access = api.container.access.image(cal, s.clinic_id, s.grant["id"], s.image["id"], operation)
         delta = _delta(before, _reads(api))
-        assert access.image["id"] == s.image["id"]
+        assert access.image.id == s.image["id"]
         assert delta.get("query", 0) == 0, delta
         assert delta["point"] == 4, delta  # membership, clinic, grant, image
     # Matched on the object id instead of the e-mail: two more point reads (index, member), still no query.
@@ -54,11 +51,11 @@ def test_the_access_check_uses_point_reads_only(api):
 
 def test_refusals_use_point_reads_only_too(api):
     s = Scene(api)
-    cal = _principal(api, s.cal)
+    cal = principal(api, s.cal)
     before = _reads(api)
-    with pytest.raises(Problem):
+    with pytest.raises(DomainError):
         api.container.access.grant(cal, s.clinic_id, "g_unknown", VIEW)
-    with pytest.raises(Problem):
+    with pytest.raises(DomainError):
         api.container.access.grant(cal, "cl_unknown", s.grant["id"], VIEW)
     assert _delta(before, _reads(api)).get("query", 0) == 0
 
@@ -77,20 +74,21 @@ def test_viewing_an_image_through_the_api_makes_no_query(api):
 ])
 def test_purposes_decide_operations(api, purposes, operation, allowed):
     s = Scene(api, purposes=purposes)
-    cal = _principal(api, s.cal)
+    cal = principal(api, s.cal)
     if allowed:
         api.container.access.grant(cal, s.clinic_id, s.grant["id"], operation)
     else:
-        with pytest.raises(Problem) as refused:
+        with pytest.raises(DomainError) as refused:
             api.container.access.grant(cal, s.clinic_id, s.grant["id"], operation)
-        assert (refused.value.status, refused.value.slug) == (403, "purpose-not-granted")
+        problem = problem_for(refused.value)
+        assert (problem.status, problem.slug) == (403, "purpose-not-granted")
 
 
 def test_images_outside_the_shared_folder_or_not_ready_are_not_found(api):
     s = Scene(api)
-    other = api.client.post("/api/folders", headers=s.alice, json={"label": "other"}).json()["id"]
+    other = folder(api, s.alice, "other")
     elsewhere = upload(api, s.alice, other, seed=3)
-    pending = api.client.post(f"/api/folders/{s.folder_id}/uploads", headers=s.alice, json={}).json()["imageId"]
+    pending = upload_ticket(api, s.alice, s.folder_id, {})["imageId"]
     for image_id in (elsewhere["id"], pending, "i_unknown"):
         for what in ("content", "thumbnail", "export"):
             response = api.client.get(s.image_url(what, image_id=image_id), headers=s.cal)

@@ -30,10 +30,11 @@ import pytest
 
 from shared_code.clock import Clock, FrozenClock, iso
 from shared_code.sharing.members import member_id
-from tests.sharing.helpers import (
-    ALL_PURPOSES, CONSENT, VALID_NHS, add_member, admin, clinician, folder, jpeg, onboard, shared, upload,
-)
 from tests.support import backends
+from tests.support.routes import api_routes
+from tests.support.steps import (
+    ALL_PURPOSES, CONSENT, VALID_NHS, add_member, admin, clinician, folder, jpeg, onboard, shared, upload, upload_ticket,
+)
 
 ACTORS = ("owner", "other_patient", "clinician", "clinic_admin", "other_clinician", "removed_member",
           "platform_admin", "anonymous")
@@ -113,8 +114,7 @@ def world(request, tmp_path_factory) -> World:
     from tests.support.app import make_api
 
     root = tmp_path_factory.mktemp(f"matrix-{request.param}")
-    family = (backends.local_family(root) if request.param == "local"
-              else backends.azure_family(request.getfixturevalue("azure_clients")))
+    family = backends.family_named(request.param, root, request)
     return World(make_api(family, root / "data", clock=FrozenClock(Clock().now())))
 
 
@@ -210,9 +210,7 @@ def share_delete(w: World, actor: str, state: str) -> Call:
 
 
 def local_upload(w: World, actor: str, state: str) -> Call:
-    ticket = w.api.client.post(f"/api/folders/{w.uploads_folder}/uploads", headers=w.headers["owner"], json={})
-    assert ticket.status_code == 201, ticket.text
-    token = ticket.json()["uploadUrl"].rsplit("/", 1)[-1]
+    token = upload_ticket(w.api, w.headers["owner"], w.uploads_folder, {})["uploadUrl"].rsplit("/", 1)[-1]
     if state == "tampered_url":
         token = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
     return Call({"token": token}, content=jpeg(7), content_type="image/jpeg")
@@ -360,25 +358,11 @@ def test_matrix(world: World, route: Route, actor: str, state: str, status: int)
         assert response.json()["status"] == status
 
 
-def _served_routes(app) -> set[tuple[str, str]]:
-    """(method, path) of every route, including those inside included routers."""
-    served = set()
-    for route in app.routes:
-        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [None]
-        for context in contexts:
-            original = context.original_route if context is not None else route
-            path = context.path if context is not None else getattr(route, "path", "")
-            for method in getattr(original, "methods", None) or ():
-                if method != "HEAD":
-                    served.add((method, path))
-    return served
-
-
 def test_every_route_has_rows(tmp_path):
     from tests.support.app import make_api
 
     api = make_api(backends.local_family(tmp_path), tmp_path / "data")
-    served = {(m, p) for m, p in _served_routes(api.client.app)
+    served = {(m, p) for p, m in api_routes(api.client.app, schema_only=False)
               if p.startswith("/api/") and not p.startswith(EXEMPT_PREFIXES)}
     covered = {(r.method, r.path) for r in ROUTES}
     assert not served - covered, f"routes without rows in the authorization matrix: {sorted(served - covered)}"

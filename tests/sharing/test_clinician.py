@@ -4,8 +4,8 @@ import base64
 import hashlib
 import json
 
-from shared_code.settings import AUDIT, PATIENTS
-from tests.sharing.helpers import VALID_NHS, Scene, problem_type, upload
+from shared_code.settings import PATIENTS
+from tests.support.steps import VALID_NHS, Scene, audit_records, folder, patient_id, problem_type, shared, upload
 
 
 def test_grant_detail_shows_folder_patient_and_ready_images(api):
@@ -51,16 +51,16 @@ def test_clinician_comment_reaches_the_patient_is_notified_and_audited_without_t
     assert note.status_code == 201 and note.json()["authorRole"] == "patient" and note.json()["authorName"] == "Alice Smith"
     listed = api.client.get(f"/api/folders/{s.folder_id}/comments", headers=s.alice).json()["items"]
     assert [(c["authorRole"], c["text"]) for c in listed] == [("patient", "Will do"), ("clinician", text)]
-    stored = api.container.adapters.documents.read(PATIENTS, _pid(api, s.alice), comment["id"]).doc
+    stored = api.container.adapters.documents.read(PATIENTS, patient_id(api, s.alice), comment["id"]).doc
     assert len(stored["events"]) == 1  # comment.created, written with the comment
-    audit = _audit_docs(api, _pid(api, s.alice))
+    audit = audit_records(api, patient_id(api, s.alice))
     assert any(a["action"] == "comment.created" and a["commentId"] == comment["id"] for a in audit)
     assert text not in json.dumps(audit)
 
 
 def test_comment_on_an_image_of_another_folder_is_refused(api):
     s = Scene(api)
-    other_folder = api.client.post("/api/folders", headers=s.alice, json={"label": "mole"}).json()["id"]
+    other_folder = folder(api, s.alice, "mole")
     other_image = upload(api, s.alice, other_folder, seed=2)
     for headers, url in ((s.cal, s.url("/comments")), (s.alice, f"/api/folders/{s.folder_id}/comments")):
         for image_id in (other_image["id"], "i_doesnotexist"):
@@ -137,7 +137,7 @@ def test_access_log_is_the_patients_own_and_reading_it_is_audited(api):
     assert api.client.get("/api/me/access-log", headers=bob).json()["items"] == []
     first = api.client.get("/api/me/access-log", headers=s.alice, params={"limit": 1}).json()
     assert [e["action"] for e in first["items"]] == ["share.viewed"]
-    audit = _audit_docs(api, _pid(api, s.alice))
+    audit = audit_records(api, patient_id(api, s.alice))
     actions = sorted(a["action"] for a in audit)
     assert actions == ["access_log.read", "share.created", "share.viewed"]
     assert VALID_NHS not in json.dumps(audit)
@@ -177,17 +177,4 @@ def test_worklist_is_newest_first_filters_by_status_and_pages(api):
 
 
 def _share(api, s, days):
-    from tests.sharing.helpers import shared
-
     return shared(api, s.alice, s.folder_id, "NEWCASTLE-DERM", days=days)
-
-
-def _pid(api, headers):
-    return api.container.tokens.validate(headers["Authorization"].split()[1]).patient_id
-
-
-def _audit_docs(api, partition):
-    from shared_code.ports.documents import Query
-
-    return [s.doc for s in api.container.adapters.documents.query(AUDIT, Query(partition, {"type": "audit"},
-                                                                               limit=200)).items]

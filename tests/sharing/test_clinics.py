@@ -2,15 +2,9 @@
 from datetime import timedelta
 
 from shared_code.clock import iso
-from shared_code.ports.documents import Query
-from shared_code.settings import AUDIT, CLINICS
+from shared_code.settings import CLINICS
 from shared_code.sharing.members import member_id
-from tests.sharing.helpers import Scene, add_member, admin, clinician, folder, onboard, problem_type, share
-
-
-def _clinic_audit(api, clinic_id):
-    page = api.container.adapters.documents.query(AUDIT, Query(f"clinic:{clinic_id}", {"type": "audit"}, limit=100))
-    return [s.doc for s in page.items]
+from tests.support.steps import Scene, add_member, admin, audit_records, clinician, folder, onboard, problem_type, share
 
 
 def test_onboard_list_and_patch_a_clinic(api):
@@ -41,9 +35,9 @@ def test_onboard_list_and_patch_a_clinic(api):
                  {"code": "NEW"}):
         assert api.client.patch(f"/api/admin/clinics/{clinic['id']}", headers=ops, json=body).status_code == 422
     assert api.client.patch("/api/admin/clinics/cl_nope", headers=ops, json={"name": "x"}).status_code == 404
-    actions = sorted(a["action"] for a in _clinic_audit(api, clinic["id"]))
+    actions = sorted(a["action"] for a in audit_records(api, f"clinic:{clinic['id']}"))
     assert actions == ["clinic.created", "clinic.updated", "member.added"]
-    assert all(a["actor"]["subject"] == "ops" for a in _clinic_audit(api, clinic["id"]))
+    assert all(a["actor"]["subject"] == "ops" for a in audit_records(api, f"clinic:{clinic['id']}"))
 
 
 def test_onboarding_refuses_bad_input_and_changes_nothing(api):
@@ -76,7 +70,7 @@ def test_members_are_managed_by_the_clinic_admin(api):
     assert api.client.delete(f"/api/clinics/{cid}/members/{cal['id']}", headers=ada).status_code == 404
     gone = api.client.get(f"/api/clinics/{cid}/shares", headers=cal_headers)
     assert gone.status_code == 404 and problem_type(gone) == "clinic-not-found"
-    actions = [a["action"] for a in _clinic_audit(api, cid)]
+    actions = [a["action"] for a in audit_records(api, f"clinic:{cid}")]
     assert actions.count("member.added") == 2 and actions.count("member.removed") == 1
 
 
@@ -124,7 +118,7 @@ def test_rotating_the_code_stops_the_old_one_at_once(api):
     assert api.client.get("/api/clinics/lookup", headers=bob, params={"code": new.lower()}).json()["clinicId"] == s.clinic_id
     assert api.client.post(f"/api/clinics/{s.clinic_id}/code/rotate", headers=s.cal).status_code == 403
     assert api.client.get(s.url(), headers=s.cal).status_code == 200  # existing shares are unaffected
-    assert any(a["action"] == "clinic.code_rotated" for a in _clinic_audit(api, s.clinic_id))
+    assert any(a["action"] == "clinic.code_rotated" for a in audit_records(api, f"clinic:{s.clinic_id}"))
 
 
 def test_a_lapsed_subscription_shows_nothing_but_admins_may_still_manage_members(api):

@@ -6,22 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared_code.clock import iso
+from shared_code.clock import iso, parse_time
 from shared_code.notifications.contract import GRANT_EXPIRING, SourceRef
 from shared_code.notifications.pump import pump_notifications
 from shared_code.ports.errors import NotFound
 from shared_code.settings import CLINICS, DIRECTORY, PATIENTS
-from shared_code.sharing.expiry import EXPIRY_PARTITION, GrantExpiryJobs
-from shared_code.sharing.store import parse_time
-from tests.sharing.helpers import (
-    VALID_NHS,
-    add_member,
-    admin,
-    clinician,
-    folder,
-    onboard,
-    shared,
-)
+from shared_code.sharing.expiry import GrantExpiryJobs
+from shared_code.sharing.grant_repository import EXPIRY_PARTITION
+from tests.support.steps import VALID_NHS, add_member, admin, clinician, folder, onboard, patient_id, shared
 
 ALICE = "alice.smith@example.org"
 LABEL = "mole on left shoulder"
@@ -29,10 +21,6 @@ CONDITION = "suspected melanoma"
 CLINIC_EMAIL = "newcastle-derm@nhs.net"
 EXPIRING_SUBJECT = "A share of your photographs ends soon"
 EXPIRED_SUBJECT = "A share of your photographs has ended"
-
-
-def _pid(api, headers) -> str:
-    return api.container.tokens.validate(headers["Authorization"].split()[1]).patient_id
 
 
 def _deliver(api) -> list[dict]:
@@ -69,13 +57,13 @@ def _entry(api, grant_id: str) -> dict | None:
 
 
 def _share_doc(api, alice, grant_id: str) -> dict:
-    return api.container.adapters.documents.read(PATIENTS, _pid(api, alice), grant_id).doc
+    return api.container.adapters.documents.read(PATIENTS, patient_id(api, alice), grant_id).doc
 
 
 def _second_instance(api, documents=None) -> GrantExpiryJobs:
     """Another worker's jobs: same store, clock and outbox, built on its own."""
     return GrantExpiryJobs(documents or api.container.adapters.documents, api.container.clock,
-                           outbox=lambda: api.container.outbox)
+                           outbox=api.container.outbox)
 
 
 class _Interleaved:
@@ -102,7 +90,7 @@ def test_a_share_writes_its_expiry_entry_and_revoking_removes_it(api):
     entry = _entry(api, grant["id"])
     assert entry is not None and entry["type"] == "grant-expiry"
     assert entry["expiresAt"] == grant["expiresAt"] and entry["clinicId"] == grant["clinicId"]
-    assert entry["patientId"] == _pid(api, alice) and entry["expiringNotified"] is False
+    assert entry["patientId"] == patient_id(api, alice) and entry["expiringNotified"] is False
     # Ids and times only: nothing about the patient or the folder in the directory.
     assert set(entry) - {"pk", "_etag", "_rid", "_self", "_ts", "_attachments"} == {
         "id", "type", "grantId", "clinicId", "patientId", "expiresAt", "createdAt", "expiringNotified"}
@@ -140,7 +128,7 @@ def test_a_grant_47_hours_from_expiry_warns_the_patient_once(api):
     # A later run, and a resend of the same event (the sweeper's, after a crash), change nothing.
     clock.advance(hours=1)
     assert jobs.warn_expiring() == 0
-    pid = _pid(api, alice)
+    pid = patient_id(api, alice)
     api.container.outbox.emit(GRANT_EXPIRING, {"patientId": pid, "grantId": grant["id"]}, SourceRef(PATIENTS, pid, grant["id"]),
                 lambda event_id: None, dedupe_key=f"grant.expiring:{grant['id']}")
     assert _deliver(api) == []
@@ -201,11 +189,11 @@ def test_a_revoked_grant_is_told_nothing(api):
     jobs, clock = api.container.expiry, api.container.clock
     assert api.client.delete(f"/api/shares/{grant['id']}", headers=alice).status_code == 204
     # Even with an entry left behind (a revocation that died before deleting it): the grant decides.
-    jobs.index.add(grant["id"], grant["clinicId"], _pid(api, alice), grant["expiresAt"], grant["createdAt"])
+    jobs.index.add(grant["id"], grant["clinicId"], patient_id(api, alice), grant["expiresAt"], grant["createdAt"])
     clock.advance(days=30, hours=-47)
     assert jobs.warn_expiring() == 0
     assert _entry(api, grant["id"]) is None  # dropped on sight
-    jobs.index.add(grant["id"], grant["clinicId"], _pid(api, alice), grant["expiresAt"], grant["createdAt"])
+    jobs.index.add(grant["id"], grant["clinicId"], patient_id(api, alice), grant["expiresAt"], grant["createdAt"])
     clock.advance(days=2)
     assert jobs.mark_expired() == 0 and jobs.warn_expiring() == 0
     assert _entry(api, grant["id"]) is None
@@ -216,7 +204,7 @@ def test_a_revoked_grant_is_told_nothing(api):
 def test_an_entry_whose_grant_never_came_to_be_is_dropped(api):
     _, alice, grant = _setup(api)
     jobs = api.container.expiry
-    jobs.index.add("g_neverwritten", grant["clinicId"], _pid(api, alice), grant["expiresAt"], grant["createdAt"])
+    jobs.index.add("g_neverwritten", grant["clinicId"], patient_id(api, alice), grant["expiresAt"], grant["createdAt"])
     api.container.clock.advance(days=31)
     assert jobs.mark_expired() == 1  # the real grant; the orphan is dropped without a word
     assert _entry(api, "g_neverwritten") is None and _entry(api, grant["id"]) is None

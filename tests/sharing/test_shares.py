@@ -6,11 +6,7 @@ import pytest
 
 from shared_code.clock import iso
 from shared_code.settings import CLINICS, NOTIFICATIONS_QUEUE, PATIENTS
-from tests.sharing.helpers import CONSENT, Scene, clinician, folder, onboard, problem_type, share, shared
-
-
-def _pid(api, headers):
-    return api.container.tokens.validate(headers["Authorization"].split()[1]).patient_id
+from tests.support.steps import CONSENT, Scene, clinician, folder, onboard, patient_id, problem_type, share, shared
 
 
 def _deliver(api):
@@ -32,9 +28,9 @@ def test_share_creates_grant_consent_and_notifies_the_clinic(api):
     assert grant["expiresAt"] == iso(api.container.clock.now() + timedelta(days=30))
     documents = api.container.adapters.documents
     clinic_side = documents.read(CLINICS, s.clinic_id, grant["id"]).doc
-    assert clinic_side["patientId"] == _pid(api, s.alice) and len(clinic_side["events"]) == 1
-    patient_side = documents.read(PATIENTS, _pid(api, s.alice), grant["id"]).doc
-    consent = documents.read(PATIENTS, _pid(api, s.alice), patient_side["consentId"]).doc
+    assert clinic_side["patientId"] == patient_id(api, s.alice) and len(clinic_side["events"]) == 1
+    patient_side = documents.read(PATIENTS, patient_id(api, s.alice), grant["id"]).doc
+    consent = documents.read(PATIENTS, patient_id(api, s.alice), patient_side["consentId"]).doc
     assert consent["type"] == "consent" and consent["accepted"] is True and consent["version"] == CONSENT["version"]
     assert consent["clinicName"] == "Newcastle Dermatology" and consent["purposes"] == grant["purposes"]
     assert consent["expiresAt"] == grant["expiresAt"]
@@ -42,7 +38,7 @@ def test_share_creates_grant_consent_and_notifies_the_clinic(api):
     assert any(m["to"] == "newcastle-derm@nhs.net" for m in mails)
     # Revocation supersedes; the consent as given stays exactly as written.
     assert api.client.delete(f"/api/shares/{grant['id']}", headers=s.alice).status_code == 204
-    assert documents.read(PATIENTS, _pid(api, s.alice), patient_side["consentId"]).doc == consent
+    assert documents.read(PATIENTS, patient_id(api, s.alice), patient_side["consentId"]).doc == consent
     assert documents.read(CLINICS, s.clinic_id, grant["id"]).doc["revokedAt"] == iso(api.container.clock.now())
 
 

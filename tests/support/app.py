@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,32 +18,17 @@ from shared_code.clock import Clock
 from shared_code.container import Container
 from shared_code.settings import INCOMING_CONTAINER, Settings
 from tests.support.backends import Family
+from tests.support.steps import Client
 
 
 @dataclass
-class Api:
-    client: TestClient
+class Api(Client):
+    """The API on one adapter family, and the container behind it (tests look behind the API)."""
+
     container: Container
 
-    def token(self, role: str = "patient", subject: str = "alice", email: str | None = None, name: str | None = None) -> str:
-        body: dict[str, Any] = {"role": role, "subject": subject}
-        if email:
-            body["email"] = email
-        if name:
-            body["name"] = name
-        response = self.client.post("/api/dev/tokens", json=body)
-        assert response.status_code == 200, response.text
-        return response.json()["access_token"]
-
-    def as_(self, token: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
-
-    def patient(self, subject: str = "alice", display_name: str = "Alice", **account: Any) -> dict[str, str]:
-        """A patient with an account; returns the auth headers."""
-        headers = self.as_(self.token("patient", subject))
-        response = self.client.put("/api/me", json={"displayName": display_name, **account}, headers=headers)
-        assert response.status_code in (200, 201), response.text
-        return headers
+    def now(self) -> datetime:
+        return self.container.clock.now()
 
 
 def _upload_urls(family: Family, data_dir: Path, sas_uploads: bool):
@@ -61,11 +47,13 @@ def make_api(family: Family, data_dir: Path, clock: Clock | None = None, *, sas_
     blobs = family.blobs
     if family.name == "local":  # as build_adapters does: uploads waiting in `incoming` sealed in memory
         blobs = SpoolingBlobStore(blobs, {INCOMING_CONTAINER})
+    upload_urls = _upload_urls(family, data_dir, sas_uploads)
+    # Mail is a double in tests on both families: the local outbox in the test's directory.
+    mail = LocalOutboxMail(data_dir / "outbox.sqlite3")
     adapters = Adapters(blobs=blobs, documents=family.documents, queue=family.queue,
-                        keys=LocalKeyWrapper(data_dir / "kek"),
-                        upload_urls=_upload_urls(family, data_dir, sas_uploads),
-                        # Mail is a double in tests on both families: the local outbox in the test's directory.
-                        mail=LocalOutboxMail(data_dir / "outbox.sqlite3"))
+                        keys=LocalKeyWrapper(data_dir / "kek"), upload_urls=upload_urls,
+                        upload_url_verifier=upload_urls if isinstance(upload_urls, LocalUploadUrls) else None,
+                        mail=mail, mail_outbox=mail)
     container = Container(config, adapters, clock)
     app = create_api(lambda: container, settings=config)
     return Api(TestClient(app, raise_server_exceptions=False), container)

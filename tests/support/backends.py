@@ -1,5 +1,6 @@
 """Builds one adapter family for a test: `local` (embedded: files, SQLite) or `azure` (the real
-Azure SDKs against Azurite and cosmosdb-server). The same tests run on both."""
+Azure SDKs against Azurite and cosmosdb-server). The same tests run on both. The contract suites
+(tests/contract) also run on `memory`, the in-memory fakes of tests/fakes."""
 from __future__ import annotations
 
 import os
@@ -32,6 +33,21 @@ def local_family(root: Path) -> Family:
 
     return Family("local", FileBlobStore(root / "blobs"), SqliteDocumentStore(root / "documents.sqlite3"),
                   SqliteQueue(root / "queue.sqlite3"))
+
+
+def family_named(name: str, root: Path, request) -> Family:
+    """The family `name` for a test (`request` fetches the emulators' clients only for `azure`)."""
+    if name == "local":
+        return local_family(root)
+    if name == "memory":
+        return memory_family()
+    return azure_family(request.getfixturevalue("azure_clients"))
+
+
+def memory_family() -> Family:
+    from tests.fakes import FakeBlobStore, FakeDocumentStore, FakeQueue
+
+    return Family("memory", FakeBlobStore(), FakeDocumentStore(), FakeQueue())
 
 
 def azure_clients() -> dict[str, Any]:

@@ -26,15 +26,14 @@ Nothing here logs or raises with a recipient, a subject, a body or the secret.
 """
 from __future__ import annotations
 
-from shared_code.adapters.retry_after import parse_retry_after
-
 import logging
 import threading
 import time
 from typing import Any, Callable
 from urllib.parse import quote
 
-from shared_code.ports.mail import Email, PermanentMailError, TransientMailError
+from shared_code.adapters.retry_after import parse_retry_after
+from shared_code.ports.mail import ClientSecret, Email, PermanentMailError, TransientMailError
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +52,18 @@ class GraphMailError(PermanentMailError):
 
 
 class GraphMailSender:
-    def __init__(self, tenant_id: str, client_id: str, sender_address: str, secret_provider: Callable[[], str], *,
+    """`secret_provider`: a ClientSecret (keyvault_secret_provider's CachedSecret), or any function
+    returning the secret, which is then read afresh whenever a token is needed."""
+
+    def __init__(self, tenant_id: str, client_id: str, sender_address: str,
+                 secret_provider: ClientSecret | Callable[[], str], *,
                  authority_host: str = DEFAULT_AUTHORITY_HOST, graph_base: str = DEFAULT_GRAPH_BASE,
                  verify: bool | str = True, timeout: float = 30.0):
         self._tenant_id = tenant_id
         self._client_id = client_id
         self._sender = sender_address
-        self._secret_provider = secret_provider
+        self._secret: ClientSecret = (secret_provider if isinstance(secret_provider, CachedSecret)
+                                      else CachedSecret(secret_provider, ttl_seconds=0))
         self._authority = f"{authority_host.rstrip('/')}/{tenant_id}"
         self._send_url = f"{graph_base.rstrip('/')}/users/{quote(sender_address, safe='@')}/sendMail"
         self._verify = verify
@@ -121,7 +125,7 @@ class GraphMailSender:
                 import msal
 
                 try:
-                    secret = self._secret_provider()
+                    secret = self._secret()
                 except Exception as exc:  # noqa: BLE001 - Key Vault throttled or unreachable
                     raise TransientMailError(f"Graph client secret unavailable ({type(exc).__name__})") from None
                 self._app = msal.ConfidentialClientApplication(
@@ -136,9 +140,7 @@ class GraphMailSender:
         with self._lock:
             self._app = None
         if secret:
-            invalidate = getattr(self._secret_provider, "invalidate", None)
-            if callable(invalidate):
-                invalidate()
+            self._secret.invalidate()
 
     def _http(self):
         """One requests session for msal and Graph. `verify` and `timeout` go on every request:
@@ -159,7 +161,8 @@ class GraphMailSender:
 
 
 class CachedSecret:
-    """A secret read through `fetch` at most once per `ttl_seconds` (and again after `invalidate`)."""
+    """A ClientSecret read through `fetch` at most once per `ttl_seconds` (and again after
+    `invalidate`); with `ttl_seconds=0`, at every read."""
 
     def __init__(self, fetch: Callable[[], str], ttl_seconds: float = 3600,
                  clock: Callable[[], float] = time.monotonic):

@@ -34,6 +34,10 @@ class SqliteQueue:
         self._db = SqliteDatabase(path, _SCHEMA)
         self._clock = clock
 
+    def single_attempt(self) -> "SqliteQueue":
+        """A local write never retries: the same queue."""
+        return self
+
     def send(self, queue: str, body: str, *, visibility_timeout: int = 0) -> None:
         now = self._clock()
         with self._db.transaction() as conn:

@@ -1,6 +1,7 @@
 """Local upload URLs: `{PUBLIC_BASE_URL}/api/local-uploads/{token}`, the token an HMAC-SHA256 over
 (blob name, expiry) under a key kept in LOCAL_DATA_DIR. The local app serves the PUT (see
-functions/api_local_uploads.py): expired, altered, or already-used tokens are refused."""
+functions/api_local_uploads.py): expired, altered, or already-used tokens are refused. It is
+both ports, UploadUrls and UploadUrlVerifier."""
 from __future__ import annotations
 
 import base64
@@ -12,9 +13,7 @@ import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
-
-class InvalidUploadToken(Exception):
-    pass
+from shared_code.ports.upload_urls import InvalidUploadToken
 
 
 def _b64(data: bytes) -> str:

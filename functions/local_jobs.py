@@ -1,0 +1,16 @@
+"""A trigger's local twin: what `make run` calls, and how often, in place of the Functions host.
+Each Blueprint module lists its own in LOCAL_JOBS; functions/local_triggers.py runs them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from shared_code.container import Container
+
+
+@dataclass(frozen=True)
+class LocalJob:
+    name: str
+    every_seconds: float
+    run: Callable[["Container"], None]

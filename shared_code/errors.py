@@ -1,0 +1,196 @@
+"""The domain's exceptions: what went wrong, in the domain's words.
+
+Services and repositories raise these; nothing below the HTTP edge knows a status code. The one
+table that turns each into an RFC 9457 problem (status, type, title, headers) is
+`shared_code/http/problems.py`. Every class here has a row there (a test checks).
+
+`detail` is for people and never carries another person's data; `extensions` become extra members
+of the problem document (e.g. `reason`, `errors`)."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    default_detail: str | None = None
+
+    def __init__(self, detail: str | None = None, *, retry_after: int | None = None, **extensions: Any):
+        self.detail = detail if detail is not None else self.default_detail
+        self.retry_after = retry_after
+        self.extensions = extensions
+        super().__init__(self.detail or type(self).__name__)
+
+
+# --- not found: the caller may not learn that the thing exists ---
+class NotFoundError(DomainError):
+    pass
+
+
+class AccountNotFound(NotFoundError):
+    default_detail = "Create the account first with PUT /api/me."
+
+
+class FolderNotFound(NotFoundError):
+    def __init__(self, folder_id: str):
+        super().__init__(f"No folder {folder_id} in this account.")
+
+
+class ImageNotFound(NotFoundError):
+    """`scope` names where the caller looked: their account, or a share they were given."""
+
+    def __init__(self, image_id: str, scope: str = "account"):
+        where = "this share" if scope == "share" else "this account"
+        super().__init__(f"No image {image_id} in {where}.")
+
+
+class ShareNotFound(NotFoundError):
+    def __init__(self, grant_id: str):
+        super().__init__(f"No share {grant_id} in this account.")
+
+
+class GrantNotFound(NotFoundError):
+    def __init__(self, grant_id: str):
+        super().__init__(f"No share {grant_id} for this clinic.")
+
+
+class ClinicNotFound(NotFoundError):
+    def __init__(self, clinic_id: str, *, as_member: bool = True):
+        super().__init__(f"No clinic {clinic_id} of which you are a member." if as_member else f"No clinic {clinic_id}.")
+
+
+class ClinicCodeNotFound(NotFoundError):
+    # One answer for unknown, rotated-away and unsubscribed codes: a lookup reveals nothing else.
+    default_detail = "No subscribed clinic has this code. Check the code in your letter."
+
+
+class MemberNotFound(NotFoundError):
+    def __init__(self, member_id: str):
+        super().__init__(f"No member {member_id} in this clinic.")
+
+
+# --- refused: the caller knows the thing, and may not do this with it ---
+class Forbidden(DomainError):
+    pass
+
+
+class RoleRequired(Forbidden):
+    def __init__(self, role: str, detail: str | None = None):
+        super().__init__(detail or f"This needs the '{role}' role.")
+
+
+class ClinicAdminRequired(Forbidden):
+    default_detail = "Only a clinic_admin of this clinic may do this."
+
+
+class SubscriptionInactive(Forbidden):
+    default_detail = "This clinic's subscription has ended; shared folders are not available."
+
+
+class GrantRevoked(Forbidden):
+    default_detail = "The patient has revoked this share."
+
+
+class GrantExpired(Forbidden):
+    default_detail = "This share has expired."
+
+
+class PurposeNotGranted(Forbidden):
+    def __init__(self, operation: str):
+        super().__init__(f"The patient's consent does not cover '{operation}' for this share.")
+
+
+# --- conflicts with the current state ---
+class StateConflict(DomainError):
+    pass
+
+
+class AccountErasing(StateConflict):
+    default_detail = "This account is being erased; try again when erasure has finished."
+
+
+class ImageNotReady(StateConflict):
+    pass
+
+
+class ConcurrentUpdate(StateConflict):
+    """Someone else kept writing the same record; the caller may simply try again."""
+
+
+class EditConflict(StateConflict):
+    """The record changed between our read and our write (optimistic concurrency)."""
+
+
+class ClinicCodeTaken(StateConflict):
+    default_detail = "Another clinic already uses this code."
+
+
+class MemberExists(StateConflict):
+    pass
+
+
+class LastClinicAdmin(StateConflict):
+    default_detail = "A clinic keeps at least one clinic_admin: add another before removing this one."
+
+
+class UploadAlreadyUsed(StateConflict):
+    default_detail = "This upload has already been received."
+
+
+class StaleVersion(DomainError):
+    """The caller's If-Match names a version that is no longer current."""
+
+
+# --- the request itself is wrong ---
+class InvalidContinuation(DomainError):
+    default_detail = "The continuation token is not one this API issued."
+
+
+class InvalidField(DomainError):
+    """One or more fields break a rule the schema alone cannot state. `errors`: [(field, message)]."""
+
+    def __init__(self, *errors: tuple[str, str]):
+        fields = [{"field": field, "message": message} for field, message in errors]
+        super().__init__("; ".join(f"{f['field']}: {f['message']}" for f in fields), errors=fields)
+
+
+class UploadRejected(DomainError):
+    """An upload that is not an image we keep; `reason` is the stable code the app switches on."""
+
+    REASONS = {
+        "empty": "The upload was empty.",
+        "too_large": "The image is larger than the upload limit.",
+        "unsupported_type": "Only JPEG, PNG and HEIC photographs are accepted.",
+        "corrupt": "The image could not be read.",
+        "truncated": "The image is incomplete; please upload it again.",
+        "too_many_pixels": "The image has too many pixels.",
+        "not_received": "The upload never arrived; please try again.",
+    }
+
+    def __init__(self, reason: str, message: str | None = None):
+        self.reason = reason
+        super().__init__(self.REASONS.get(reason, message), reason=reason)
+
+
+class UploadUrlInvalid(DomainError):
+    default_detail = "This upload URL is expired or was altered; start a new upload."
+
+
+# --- slow down, or try again later ---
+class RateLimited(DomainError):
+    default_detail = "Too many clinic-code attempts; wait before trying again."
+
+
+class KeyServiceUnavailable(DomainError):
+    default_detail = "Try again shortly."
+
+    def __init__(self, detail: str | None = None):
+        super().__init__(detail, retry_after=5)
+
+
+class Busy(DomainError):
+    """A transient contention the caller should retry after `retry_after` seconds."""
+
+
+# --- the service's own fault, told plainly ---
+class ImageIntegrityError(DomainError):
+    default_detail = "The stored image does not match its record and will not be shown. It has been reported."

@@ -1,0 +1,132 @@
+"""Who to tell about an event, and with what values, resolved when it is sent (contract.py's table):
+a changed e-mail address or preference is honoured, and the queue never holds anything personal.
+
+The documents are read as they are, leniently: a notification is an afterthought of the write it
+belongs to, so an absent document, a missing address or an unexpected field means "no recipient",
+never a failure. The values a template gets are ids, the clinic's name, a portal link, a date and a
+reason sentence: never a patient's name, NHS number, note or comment."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+from urllib.parse import quote
+
+from shared_code import paging
+from shared_code.clock import parse_time
+from shared_code.notifications import rendering
+from shared_code.notifications.contract import (
+    COMMENT_CREATED, GRANT_EXPIRED, GRANT_EXPIRING, MEMBER_ADDED, SHARE_CREATED, SUBSCRIPTION_ENDING, UPLOAD_REJECTED,
+)
+from shared_code.ports.documents import DocumentStore, Query
+from shared_code.ports.errors import NotFound
+from shared_code.settings import CLINICS, PATIENTS
+
+CLINIC_DOC = "clinic"
+ACCOUNT_DOC = "account"
+# The account preference that switches each patient notification off.
+PATIENT_PREFERENCE = {
+    COMMENT_CREATED: "comments",
+    GRANT_EXPIRING: "shareExpiring",
+    GRANT_EXPIRED: "shareExpiring",
+    UPLOAD_REJECTED: "uploadRejected",
+}
+_GONE = ("removed", "deleted")
+
+
+class MalformedNotification(ValueError):
+    """The message is not a notification this service writes. Raised, so the host retries it and
+    then parks it in the poison queue, where operations can look at it."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    ref: str  # an id for logs and the dedupe record: the patient, clinic or member id
+    address: str
+    values: dict[str, str]
+
+
+class Recipients:
+    def __init__(self, documents: DocumentStore, portal_base_url: str):
+        self._documents = documents
+        self._portal = portal_base_url.rstrip("/")
+
+    def of(self, kind: str, data: dict[str, str]) -> list[Recipient]:
+        if kind in PATIENT_PREFERENCE:
+            return self._patient(kind, data)
+        if kind == SHARE_CREATED:
+            clinic = self._doc(CLINICS, data["clinicId"], CLINIC_DOC)
+            address = _address(clinic, "notificationEmail")
+            if not address:
+                return []
+            link = f"{self._portal}/clinics/{_q(data['clinicId'])}/shares/{_q(data['grantId'])}"
+            return [Recipient(data["clinicId"], address, {"clinic_name": _clinic_name(clinic), "link": link})]
+        if kind == MEMBER_ADDED:
+            clinic = self._doc(CLINICS, data["clinicId"], CLINIC_DOC)
+            member = self._doc(CLINICS, data["clinicId"], data["memberId"])
+            address = _address(member, "email")
+            if not clinic or not address or member.get("status") in _GONE:
+                return []
+            link = f"{self._portal}/clinics/{_q(data['clinicId'])}"
+            return [Recipient(data["memberId"], address, {"clinic_name": _clinic_name(clinic), "link": link})]
+        if kind == SUBSCRIPTION_ENDING:
+            clinic = self._doc(CLINICS, data["clinicId"], CLINIC_DOC)
+            if not clinic:
+                return []
+            values = {"clinic_name": _clinic_name(clinic), "ends_on": _date(data["endsAt"]),
+                      "link": f"{self._portal}/clinics/{_q(data['clinicId'])}"}
+            recipients = []
+            for member in self._clinic_admins(data["clinicId"]):
+                address = _address(member, "email")
+                if address and member.get("status") not in _GONE:
+                    recipients.append(Recipient(member["id"], address, values))
+            return recipients
+        raise MalformedNotification(f"no recipient rule for {kind}")
+
+    def _patient(self, kind: str, data: dict[str, str]) -> list[Recipient]:
+        account = self._doc(PATIENTS, data["patientId"], ACCOUNT_DOC)
+        if not account or account.get("status", "active") != "active":
+            return []
+        preferences = account.get("notificationPreferences") or {}
+        if preferences.get(PATIENT_PREFERENCE[kind], True) is False:
+            return []
+        address = _address(account, "email")
+        if not address:
+            return []
+        values = {"reason_sentence": rendering.rejection_sentence(data["reason"])} if kind == UPLOAD_REJECTED else {}
+        return [Recipient(data["patientId"], address, values)]
+
+    def _doc(self, container: str, partition_key: str, id: str) -> dict[str, Any] | None:
+        try:
+            return self._documents.read(container, partition_key, id).doc
+        except NotFound:
+            return None
+
+    def _clinic_admins(self, clinic_id: str) -> Iterator[dict[str, Any]]:
+        query = Query(clinic_id, {"type": "member", "role": "clinic_admin"}, limit=200)
+        return (stored.doc for stored in paging.every(self._documents, CLINICS, query))
+
+
+def _address(doc: dict[str, Any] | None, name: str) -> str | None:
+    value = (doc or {}).get(name)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if "@" in value and not re.search(r"[\s\x00-\x1f\x7f]", value) else None
+
+
+def _clinic_name(clinic: dict[str, Any] | None) -> str:
+    name = (clinic or {}).get("name") or (clinic or {}).get("displayName")
+    return name if isinstance(name, str) and name.strip() else "your clinic"
+
+
+def _date(value: str) -> str:
+    try:
+        moment = parse_time(value)
+    except ValueError:
+        return value
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")

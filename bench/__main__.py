@@ -9,6 +9,11 @@ Nothing here asserts a time: it prints. Sections:
   5. Key Vault unwraps per 1,000 image views spread over 10 patients
   6. clinician image views per second vs the patient's own and vs a bare endpoint serving the same
      bytes; store reads per access check (when the sharing area is present)
+  7. scale: one page of 50 of the clinic worklist and the folder list, and one run of the reminder
+     timer's query, with 100 vs 100,000 records in the partition (+100,000 in other partitions)
+
+`python -m bench [section ...]` runs only the named sections (import, requests, ingest, rss,
+unwraps, sharing, scale); `scale --cosmos` adds a small-N run on cosmosdb-server.
 """
 from __future__ import annotations
 
@@ -187,20 +192,36 @@ def _patient(container, subject):
     return make_patient(container, subject)
 
 
-def main() -> int:
-    sys.path.insert(0, str(REPO))
-    os.chdir(REPO)
-    bench_import()
-    bench_requests()
-    bench_ingest()
-    bench_rss()
-    bench_unwraps()
+def bench_sharing() -> None:
     try:
         from bench import sharing
     except ImportError:
         sharing = None
     if sharing is not None:
         sharing.run()
+
+
+def bench_scale() -> None:
+    from bench import scale
+
+    scale.run(cosmos="--cosmos" in sys.argv)
+
+
+SECTIONS = {"import": bench_import, "requests": bench_requests, "ingest": bench_ingest, "rss": bench_rss,
+            "unwraps": bench_unwraps, "sharing": bench_sharing, "scale": bench_scale}
+
+
+def main() -> int:
+    sys.path.insert(0, str(REPO))
+    os.chdir(REPO)
+    chosen = [a for a in sys.argv[1:] if not a.startswith("--")]
+    unknown = [a for a in chosen if a not in SECTIONS]
+    if unknown:
+        print(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}", file=sys.stderr)
+        return 2
+    for name, section in SECTIONS.items():
+        if not chosen or name in chosen:
+            section()
     return 0
 
 

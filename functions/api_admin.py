@@ -7,12 +7,15 @@ from fastapi import APIRouter, Depends, Response
 from shared_code.api_schemas import ListOf
 from shared_code.http.common import PageParams, require_json
 from shared_code.http.deps import Clinics, PlatformAdmin
+from shared_code.http.openapi import problem
+from shared_code.http.routing import ApiRoute
 from shared_code.sharing.schemas import Clinic, ClinicIn, ClinicPatch
 
-router = APIRouter(prefix="/api/admin/clinics", tags=["operations: clinics"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/admin/clinics", tags=["operations: clinics"])
 
 
 @router.post("", status_code=201, response_model=Clinic, dependencies=[Depends(require_json)],
+             responses={409: problem("`clinic-code-taken`: the code is taken.")},
              description="Onboard a clinic with its code, subscription and first clinic_admin (409 if the code is taken).")
 def onboard_clinic(body: ClinicIn, response: Response, clinics: Clinics, p: PlatformAdmin) -> Clinic:
     clinic = clinics.onboard(p, body)

@@ -8,10 +8,11 @@ from shared_code.access import COMMENT
 from shared_code.api_schemas import ListOf
 from shared_code.http.common import PageParams, require_json
 from shared_code.http.deps import Access, Clinician, Comments, Patient
+from shared_code.http.routing import ApiRoute
 from shared_code.sharing.comments import image_not_in_folder
 from shared_code.sharing.schemas import Comment, CommentIn
 
-router = APIRouter(tags=["comments"])
+router = APIRouter(route_class=ApiRoute, tags=["comments"])
 
 
 @router.get("/api/folders/{folderId}/comments", response_model=ListOf[Comment],

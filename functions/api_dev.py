@@ -14,8 +14,9 @@ from shared_code.auth.local_issuer import TOKEN_LIFETIME_SECONDS
 from shared_code.http.common import require_json
 from shared_code.http.deps import AppAdapters, AppContainer
 from shared_code.http.problems import Problem
+from shared_code.http.routing import ApiRoute
 
-router = APIRouter(prefix="/api/dev", tags=["local development"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/dev", tags=["local development"])
 
 
 class TokenRequest(RequestModel):

@@ -1,14 +1,15 @@
-"""HTTP: the patient's folders."""
+"""HTTP: the patient's folders, and each folder's photo reminder."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Header, Response
 
 from shared_code.api_schemas import ListOf
-from shared_code.folders.schemas import Folder, FolderIn, FolderPatch
+from shared_code.folders.schemas import Folder, FolderIn, FolderPatch, Reminder, ReminderIn
 from shared_code.http.common import PageParams, require_json
 from shared_code.http.deps import Folders, Patient
+from shared_code.http.routing import ApiRoute
 
-router = APIRouter(prefix="/api/folders", tags=["patient: folders"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/folders", tags=["patient: folders"])
 
 
 @router.post("", status_code=201, response_model=Folder, dependencies=[Depends(require_json)])
@@ -42,4 +43,18 @@ def patch_folder(folderId: str, body: FolderPatch, folders: Folders, caller: Pat
                description="Deletes the folder and its images, and revokes its shares.")
 def delete_folder(folderId: str, folders: Folders, caller: Patient) -> Response:
     folders.delete(caller.patient_id, folderId)
+    return Response(status_code=204)
+
+
+@router.put("/{folderId}/reminder", response_model=Reminder, dependencies=[Depends(require_json)],
+            description="Remind me to take the next photo every `everyDays` days after my latest one. The "
+                        "reminder names no label, condition or body site, and is never sent 21:00-08:00 UK time.")
+def put_reminder(folderId: str, body: ReminderIn, folders: Folders, caller: Patient) -> Reminder:
+    folder = folders.set_reminder(caller.patient_id, folderId, body)
+    return Reminder.model_validate(folder.reminder.public())
+
+
+@router.delete("/{folderId}/reminder", status_code=204, description="No more reminders for this folder.")
+def delete_reminder(folderId: str, folders: Folders, caller: Patient) -> Response:
+    folders.remove_reminder(caller.patient_id, folderId)
     return Response(status_code=204)

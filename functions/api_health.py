@@ -2,23 +2,44 @@
 from __future__ import annotations
 
 import time
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
-from shared_code.auth.principal import PLATFORM_ADMIN, Principal
+from shared_code.api_schemas import Response as ResponseModel
+from shared_code.auth.principal import PLATFORM_ADMIN
 from shared_code.errors import RoleRequired
-from shared_code.http.auth import optional_principal
+from shared_code.http.auth import authenticate
 from shared_code.http.deps import get_container
+from shared_code.http.openapi import problem
 from shared_code.http.problems import Problem
+from shared_code.http.routing import ApiRoute
 
-router = APIRouter(prefix="/api/health", tags=["operations"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/health", tags=["operations"])
 
 
-@router.get("", description="Public liveness. `?deep=1` (platform_admin) checks every dependency.")
-def health(request: Request, deep: bool = Query(False), p: Principal | None = Depends(optional_principal)):
+class Check(ResponseModel):
+    status: str = Field(description="`ok`, or `failing (<exception type>)`.")
+    ms: float
+
+
+class Health(ResponseModel):
+    status: Literal["ok", "degraded"]
+    checks: dict[str, Check] | None = Field(None, description="`?deep=1` only: each dependency's state.")
+
+
+# Liveness is public: no security requirement, and a token is not even looked at without `deep`.
+@router.get("", response_model=Health, response_model_exclude_none=True,
+            responses={401: problem("`?deep=1` only: no token, or an invalid one."),
+                       403: problem("`?deep=1` only: `role-required` (platform_admin)."),
+                       503: {"model": Health, "description": "`?deep=1`: a dependency is failing."}},
+            description="Public liveness. `?deep=1` needs a platform_admin token and checks every dependency.")
+def health(request: Request, deep: bool = Query(False)):
     if not deep:
         return {"status": "ok"}
+    p = authenticate(request)
     if p is None:
         raise Problem(401, detail="The deep check needs a platform_admin token.", headers={"WWW-Authenticate": "Bearer"})
     if not p.has(PLATFORM_ADMIN):

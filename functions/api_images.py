@@ -12,11 +12,13 @@ from shared_code.api_schemas import ListOf
 from shared_code.http.common import PageParams, require_json
 from shared_code.http.deps import Edits, Folders, Images, Ingest, Patient
 from shared_code.http.problems import Problem, validation_problem
+from shared_code.http.openapi import INTEGRITY, KEY_SERVICE, NOT_READY, problem
+from shared_code.http.routing import ApiRoute
 from shared_code.images.contract import ImageStream
 from shared_code.images.records import ImageRecord, ImageStatus
 from shared_code.images.schemas import Image, ImagePatch, Template, TemplateIn, UploadStart, UploadTicket, View
 
-router = APIRouter(tags=["patient: images"])
+router = APIRouter(route_class=ApiRoute, tags=["patient: images"])
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif")
 _upload_fields = TypeAdapter(UploadStart)
@@ -38,6 +40,8 @@ def _template(image: ImageRecord | None) -> Template:
 
 
 @router.post("/api/folders/{folderId}/images", status_code=201, response_model=Image,
+             responses={422: problem("`image-rejected` (`reason`), or `validation-failed` (`errors`).",
+                                     "ImageRejectedProblem"), **KEY_SERVICE},
              openapi_extra={"requestBody": {"required": True, "content": {
                  t: {"schema": {"type": "string", "format": "binary"}} for t in IMAGE_TYPES}}},
              description="Direct upload: the image bytes as the body. `takenAt`, `note`, `view` as query "
@@ -107,7 +111,8 @@ def delete_image(imageId: str, edits: Edits, caller: Patient) -> Response:
     return Response(status_code=204)
 
 
-_BINARY = {200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "The decrypted image."}}
+_BINARY = {200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "The decrypted image."},
+           **NOT_READY, **KEY_SERVICE, **INTEGRITY}
 
 
 @router.get("/api/images/{imageId}/content", response_class=StreamingResponse, responses=_BINARY)
@@ -129,6 +134,7 @@ def get_template(folderId: str, edits: Edits, caller: Patient) -> Template:
     return _template(edits.template(caller.patient_id, folderId))
 
 
-@router.put("/api/folders/{folderId}/template", response_model=Template, dependencies=[Depends(require_json)])
+@router.put("/api/folders/{folderId}/template", response_model=Template, dependencies=[Depends(require_json)],
+            responses=NOT_READY)
 def put_template(folderId: str, body: TemplateIn, edits: Edits, caller: Patient) -> Template:
     return _template(edits.set_template(caller.patient_id, folderId, body.imageId))

@@ -10,13 +10,20 @@ from starlette.concurrency import run_in_threadpool
 
 from shared_code.errors import UploadUrlInvalid
 from shared_code.http.deps import AppAdapters, AppClock, Incoming
+from shared_code.http.openapi import problem
 from shared_code.http.problems import Problem
+from shared_code.http.routing import ApiRoute
 from shared_code.ports.upload_urls import InvalidUploadToken
 
-router = APIRouter(tags=["local development"])
+router = APIRouter(route_class=ApiRoute, tags=["local development"])
 
 
-@router.put("/api/local-uploads/{token}", status_code=201,
+@router.put("/api/local-uploads/{token}", status_code=201, response_class=Response,
+            responses={201: {"description": "Received, with no body (as a blob PUT to a SAS URL answers); the "
+                                            "image then shows `ready` or `rejected`."},
+                       403: problem("`upload-url-invalid`: the URL is expired, altered or not this service's."),
+                       409: problem("`upload-already-used`: this upload has been received already."),
+                       413: problem("`payload-too-large`: over `maxBytes` of the ticket.")},
             description="Local mode: PUT the image bytes to the `uploadUrl` returned by POST /uploads.")
 async def put_local_upload(token: str, request: Request, adapters: AppAdapters, clock: AppClock,
                            incoming: Incoming) -> Response:

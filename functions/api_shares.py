@@ -14,10 +14,12 @@ from shared_code.access import EXPORT_EPR, VIEW
 from shared_code.api_schemas import ListOf
 from shared_code.http.common import PageParams, require_json
 from shared_code.http.deps import Access, Audit, Clinician, ClinicianViews, Grants, Patient
+from shared_code.http.openapi import INTEGRITY, KEY_SERVICE, problem
+from shared_code.http.routing import ApiRoute
 from shared_code.sharing.fhir_export import FHIR_JSON
 from shared_code.sharing.schemas import AccessLogEntry, Grant, GrantDetail, GrantStatus, ShareIn
 
-router = APIRouter()
+router = APIRouter(route_class=ApiRoute)
 
 _CLINIC_SHARE = "/api/clinics/{clinicId}/shares/{grantId}"
 _NO_STORE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
@@ -26,7 +28,7 @@ _NO_STORE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "no
 # --- patient ---
 @router.post("/api/folders/{folderId}/shares", status_code=201, response_model=Grant, tags=["patient: sharing"],
              dependencies=[Depends(require_json)],
-             responses={429: {"description": "Too many clinic-code attempts; see Retry-After."}},
+             responses={429: problem("`rate-limited`: too many clinic-code attempts; see Retry-After.")},
              description="Share the folder with the clinic whose code is given, until `expiresAt` (or for "
                          "`durationDays`), for the purposes given; `consent.accepted` must be true. The clinic is notified.")
 def create_share(folderId: str, body: ShareIn, grants: Grants, caller: Patient) -> Grant:
@@ -41,6 +43,7 @@ def list_shares(folderId: str, grants: Grants, caller: Patient, page: PageParams
 
 
 @router.delete("/api/shares/{grantId}", status_code=204, tags=["patient: sharing"],
+               responses={503: problem("`service-unavailable`: the share is busy; retry after Retry-After.")},
                description="Revoke at once. The consent record stays as it was given; revoking twice is harmless.")
 def revoke_share(grantId: str, grants: Grants, caller: Patient) -> Response:
     grants.revoke(caller.principal, caller.patient_id, grantId)
@@ -80,7 +83,7 @@ def _image(access: Access, views: ClinicianViews, p: Clinician, clinic_id: str, 
 
 
 _IMAGE_RESPONSES = {200: {"content": {"image/jpeg": {}, "image/png": {}, "image/heic": {}},
-                          "description": "The decrypted image."}}
+                          "description": "The decrypted image."}, **KEY_SERVICE, **INTEGRITY}
 
 
 @router.get(_CLINIC_SHARE + "/images/{imageId}/content", tags=["clinician: shares"], response_class=StreamingResponse,
@@ -91,7 +94,8 @@ def image_content(clinicId: str, grantId: str, imageId: str, access: Access, vie
 
 
 @router.get(_CLINIC_SHARE + "/images/{imageId}/thumbnail", tags=["clinician: shares"],
-            response_class=StreamingResponse, responses={200: {"content": {"image/jpeg": {}}}},
+            response_class=StreamingResponse,
+            responses={200: {"content": {"image/jpeg": {}}}, **KEY_SERVICE, **INTEGRITY},
             description="A small JPEG of an image of the shared folder. Audited.")
 def image_thumbnail(clinicId: str, grantId: str, imageId: str, access: Access, views: ClinicianViews,
                     p: Clinician) -> StreamingResponse:
@@ -99,7 +103,8 @@ def image_thumbnail(clinicId: str, grantId: str, imageId: str, access: Access, v
 
 
 @router.get(_CLINIC_SHARE + "/images/{imageId}/export", tags=["clinician: shares"],
-            responses={200: {"content": {FHIR_JSON: {}}, "description": "A FHIR R4 Bundle (collection)."}},
+            responses={200: {"content": {FHIR_JSON: {}}, "description": "A FHIR R4 Bundle (collection)."},
+                       **KEY_SERVICE, **INTEGRITY},
             description="For the electronic patient record: a FHIR R4 Bundle with the Patient (NHS number), the "
                         "photograph as Media and DocumentReference, and the Consent. Only where the share's purposes "
                         "include `medical_record` (else 403 purpose-not-granted). Audited.")

@@ -16,7 +16,9 @@ from pydantic import ValidationError
 
 from shared_code.lazy import Lazy
 from shared_code.http import problems
+from shared_code.http.idempotency import IdempotencyMiddleware
 from shared_code.http.middleware import RequestContextMiddleware
+from shared_code.http.unhandled import UnhandledErrors
 from shared_code.observability import configure_logging
 from shared_code.settings import Settings
 
@@ -46,6 +48,9 @@ def create_api(container_factory: Callable[[], "Container"] | None = None, setti
         container_factory = runtime.get_container
     app.state.container = Lazy(container_factory)
     problems.install(app)
+    from shared_code.http import openapi  # here, like the routers: it imports the services
+
+    openapi.install(app)
 
     from functions import api_dev, api_folders, api_health, api_images, api_local_uploads, api_me
 
@@ -63,11 +68,16 @@ def create_api(container_factory: Callable[[], "Container"] | None = None, setti
     for sharing_router in (api_admin.router, api_clinics.router, api_shares.router, api_comments.router):
         app.include_router(sharing_router)
 
+    app.add_middleware(UnhandledErrors)  # innermost: its 500 still gets CORS headers and a request id
     # The clinician portal is a browser app on its own origin; only that origin may call from a page.
     app.add_middleware(CORSMiddleware, allow_origins=[settings.portal_base_url.rstrip("/")], allow_credentials=False,
                        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                       allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
-                       expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"], max_age=600)
+                       allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Request-ID"],
+                       expose_headers=["ETag", "Idempotent-Replayed", "Location", "Retry-After", "X-Request-ID"],
+                       max_age=600)
+    # Inside the size limits (a body over its limit never reaches it), outside the routes it replays.
+    app.add_middleware(IdempotencyMiddleware, identify=lambda token: app.state.container.get().tokens.validate(token),
+                       records=lambda: app.state.container.get().idempotency)
     app.add_middleware(RequestContextMiddleware, limit_for=_body_limit(settings))
     return app
 

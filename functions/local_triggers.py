@@ -3,7 +3,9 @@ Blueprints in this package hand to the Functions host in Azure.
 
 - queue triggers: poll the embedded durable queue, same visibility and poison rules as Azure;
 - timer triggers: run on their schedule's interval;
-- blob (Event Grid) triggers: invoked by the local upload endpoint right after the PUT.
+- blob (Event Grid) triggers: invoked by the local upload endpoint right after the PUT;
+- at start, once, the jobs that finish what a killed process left (LOCAL_AT_START: the uploads
+  re-drive, taking back claims of the dead process), so nothing waits for the first timer.
 """
 from __future__ import annotations
 
@@ -25,9 +27,23 @@ def local_jobs() -> list[LocalJob]:
     return [*ingest_bp.LOCAL_JOBS, *notifications_bp.LOCAL_JOBS, *schedules_bp.LOCAL_JOBS]
 
 
+def at_start_jobs() -> list[LocalJob]:
+    return [*ingest_bp.LOCAL_AT_START]
+
+
 def start_local_triggers(container: "Container") -> Callable[[], None]:
     stopping = threading.Event()
     threads = []
+    for job in at_start_jobs():
+        def once(job: LocalJob = job) -> None:
+            try:
+                job.run(container)
+            except Exception:  # noqa: BLE001 - the timer runs it again later
+                log.exception("start-up job %s failed", job.name)
+
+        thread = threading.Thread(target=once, name=f"start-{job.name}", daemon=True)
+        thread.start()
+        threads.append(thread)
     for job in local_jobs():
         def loop(job: LocalJob = job) -> None:
             while not stopping.wait(job.every_seconds):

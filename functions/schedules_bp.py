@@ -1,4 +1,4 @@
-"""The timers that keep grants honest (shared_code/sharing/expiry.py), registered on the app in
+"""The timers that keep grants honest (shared_code/sharing/expiry.py) and apply retention, registered on the app in
 function_app.py. Each calls a `*_job(container)` function, which local mode runs in-process
 (LOCAL_JOBS, through functions/local_triggers.py).
 
@@ -6,7 +6,15 @@ function_app.py. Each calls a `*_job(container)` function, which local mode runs
   `grant.expired` to the patient (unless revoked);
 - `warn_expiring_grants`, hourly: active grants ending within 48 h, one `grant.expiring`;
 - `warn_subscriptions_ending`, daily at 07:00 UTC: clinics whose subscription ends within 30 days,
-  one `subscription.ending` to their admins per end date.
+  one `subscription.ending` to their admins per end date;
+- `apply_retention`, daily at 02:30 UTC: the retention schedule (shared_code/retention/service.py):
+  inactive accounts warned, then erased; erased patients' audit trails, old outbox markers and
+  dedupe records deleted; a legal hold stops it for one patient; each run audited with its counts;
+- `send_photo_reminders`, every 15 minutes: folders whose photo reminder is due get one
+  `reminder.due` per due date (shared_code/folders/reminders.py); quiet 21:00-08:00 Europe/London,
+  and 08:00 London is on the quarter hour in BST and GMT alike;
+- `complete_audit`, every minute: a change whose audit entry a crash or an outage interrupted gets
+  its entry, and a change that never happened loses its leftovers (shared_code/sharing/audit.py).
 
 The host runs a timer on one instance at a time (its blob lease) and `use_monitor` keeps the
 schedule across restarts; the jobs are idempotent and ETag-guarded anyway, so two runs at once
@@ -39,6 +47,36 @@ def warn_subscriptions_ending(timer: func.TimerRequest) -> None:
     warn_subscriptions_ending_job(get_container())
 
 
+@bp.function_name("apply_retention")
+@bp.timer_trigger(arg_name="timer", schedule="0 30 2 * * *", run_on_startup=False, use_monitor=True)
+def apply_retention(timer: func.TimerRequest) -> None:
+    apply_retention_job(get_container())
+
+
+@bp.function_name("send_photo_reminders")
+@bp.timer_trigger(arg_name="timer", schedule="0 */15 * * * *", run_on_startup=False, use_monitor=True)
+def send_photo_reminders(timer: func.TimerRequest) -> None:
+    send_photo_reminders_job(get_container())
+
+
+@bp.function_name("complete_audit")
+@bp.timer_trigger(arg_name="timer", schedule="0 */1 * * * *", run_on_startup=False, use_monitor=True)
+def complete_audit(timer: func.TimerRequest) -> None:
+    complete_audit_job(get_container())
+
+
+def complete_audit_job(container):
+    return container.sharing.audit.sweep()
+
+
+def send_photo_reminders_job(container) -> int:
+    return container.reminders.notify_due()
+
+
+def apply_retention_job(container) -> dict[str, int]:
+    return container.retention.run()
+
+
 def mark_expired_grants_job(container) -> int:
     return container.expiry.mark_expired()
 
@@ -56,4 +94,7 @@ LOCAL_JOBS = [
     LocalJob("mark_expired_grants", 60, mark_expired_grants_job),
     LocalJob("warn_expiring_grants", 300, warn_expiring_grants_job),
     LocalJob("warn_subscriptions_ending", 3600, warn_subscriptions_ending_job),
+    LocalJob("apply_retention", 3600, apply_retention_job),
+    LocalJob("send_photo_reminders", 300, send_photo_reminders_job),
+    LocalJob("complete_audit", 30, complete_audit_job),
 ]

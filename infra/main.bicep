@@ -70,6 +70,22 @@ param graphClientSecret string = ''
 param portalBaseUrl string
 @description('Public base URL of the API; empty for https://<function app default host name>.')
 param publicBaseUrl string = ''
+@description('Where a patient\'s mail opens the app: the universal-link base that reminder mails link a folder under. From APP_LINK_BASE_URL.')
+param appLinkBaseUrl string
+
+// --- Optional (empty: unset; the app treats an empty value as not configured) ---
+@description('Workforce tenants (Entra tid, comma-separated) whose tokens are accepted; empty for the tenant WORKFORCE_ISSUER names. From WORKFORCE_TENANTS.')
+param workforceTenants string = ''
+@description('NHS number trace: PDS FHIR R4 base URL (.../personal-demographics/FHIR/R4); empty for no trace (numbers stay unverified). From PDS_BASE_URL.')
+param pdsBaseUrl string = ''
+@description('PDS OAuth token URL (.../oauth2/token). From PDS_TOKEN_URL.')
+param pdsTokenUrl string = ''
+@description('The application\'s PDS API key: an identifier (the signed JWT\'s iss and sub), not a secret; the private key is the secret and stays in Key Vault. From PDS_API_KEY.')
+param pdsApiKey string = ''
+@description('The kid of the public key registered with NHS England for PDS. From PDS_KEY_ID.')
+param pdsKeyId string = ''
+@description('Name of the Key Vault secret (PEM) holding the PDS signing key; empty for pds-private-key. From PDS_PRIVATE_KEY_SECRET_NAME.')
+param pdsPrivateKeyName string = ''
 
 // --- Browser uploads ---
 @description('Comma-separated browser origins (https://host[:port], e.g. the portal\'s origin) allowed to PUT uploads straight to blob storage with a user delegation SAS; empty for none (the mobile app needs no CORS). From UPLOAD_CORS_ORIGINS.')
@@ -174,6 +190,13 @@ module resources 'modules/resources.bicep' = {
     graphClientSecret: graphClientSecret
     portalBaseUrl: portalBaseUrl
     publicBaseUrl: publicBaseUrl
+    appLinkBaseUrl: appLinkBaseUrl
+    workforceTenants: workforceTenants
+    pdsBaseUrl: pdsBaseUrl
+    pdsTokenUrl: pdsTokenUrl
+    pdsApiKey: pdsApiKey
+    pdsKeyId: pdsKeyId
+    pdsPrivateKeyName: pdsPrivateKeyName
     uploadCorsOrigins: uploadCorsOriginList
     keyVaultCreateMode: keyVaultCreateMode
     alertEmailAddress: alertEmailAddress

@@ -5,7 +5,8 @@
 #                                  trigger (infra/upload-trigger.bicep), smoke test
 #   scripts/deploy.sh post-deploy  only the last two steps (the azd postdeploy hook runs this)
 #
-# Needs: az (logged in: `az login`, subscription selected), func (Core Tools v4), python3, curl.
+# Needs: az (logged in: `az login`, subscription selected), func (Core Tools v4), python3, curl
+# (7.55 or later: the smoke test's token goes to curl in a header file).
 # Under azd too: the postdeploy hook runs this script, which uses az, and `azd auth login` does not
 # sign az in (docs/operations.md).
 # The deploying identity needs Owner (or Contributor + Role Based Access Control Administrator +
@@ -18,6 +19,9 @@
 #   WORKFORCE_ISSUER WORKFORCE_JWKS_URI WORKFORCE_AUDIENCE   (required)
 #   GRAPH_TENANT_ID GRAPH_CLIENT_ID GRAPH_SENDER_ADDRESS     (required)
 #   PORTAL_BASE_URL                                          (required)
+#   APP_LINK_BASE_URL  where a patient's mail opens the app (deep-link base)  (required)
+#   WORKFORCE_TENANTS PDS_BASE_URL PDS_TOKEN_URL PDS_API_KEY PDS_KEY_ID PDS_PRIVATE_KEY_SECRET_NAME
+#                      optional; empty is unset (no tenant list beyond WORKFORCE_ISSUER's, no trace)
 #   ALERT_EMAIL_ADDRESS  operations mailbox for the alerts   (required)
 #   PUBLIC_BASE_URL    optional; defaults to https://<function app host name>
 #   UPLOAD_CORS_ORIGINS  optional; comma-separated https origins (e.g. the portal's) allowed to PUT
@@ -25,6 +29,12 @@
 #   AZURE_KEY_VAULT_CREATE_MODE  optional; default or recover. Left unset, the script looks for a
 #                      soft-deleted Key Vault of this environment (a redeploy after a teardown)
 #                      and recovers it
+#   SKIP_DEEP_SMOKE_TEST=1  optional; the smoke test then only proves routing. Otherwise it calls
+#                      GET /api/health?deep=1 with the operator's own token for WORKFORCE_AUDIENCE
+#                      (`az account get-access-token`), which needs the platform_admin app role,
+#                      and fails, naming it, unless every dependency reports ok
+#   DEEP_SMOKE_TEST_ATTEMPTS  optional; tries of the deep check (default 10, 30 s apart: new role
+#                      assignments can take minutes to reach the data planes)
 # No secret is passed here: the Graph client secret is set in Key Vault by operations
 # (`az keyvault secret set`, docs/operations.md).
 set -euo pipefail
@@ -149,6 +159,8 @@ provision() {
 
   # Missing configuration is reported before anything is asked of Azure.
   render_parameters infra/main.parameters.json >/dev/null || exit 1
+  # So is a missing platform_admin role: better now than after twenty minutes of deployment.
+  preflight_deep_smoke_test
 
   case "${AZURE_KEY_VAULT_CREATE_MODE:-}" in
     "") AZURE_KEY_VAULT_CREATE_MODE="$(key_vault_create_mode "$location")" ;;
@@ -270,6 +282,118 @@ PY
   rm -f "$params"
 }
 
+# --- The deep smoke test: GET /api/health?deep=1 as a platform_admin ---------------------------
+ROLE_HELP="The deep smoke test calls GET /api/health?deep=1 with your own Entra token for WORKFORCE_AUDIENCE, which must carry the platform_admin app role: have an Entra administrator assign it to you (Enterprise applications > the API > Users and groups > Add user/group > role platform_admin; just-in-time with PIM where you can), sign in again (az login), and re-run. To deploy without it, set SKIP_DEEP_SMOKE_TEST=1 (the smoke test then only proves routing). See docs/operations.md, 'The deep smoke test'."
+
+skip_deep_smoke_test() {
+  case "${SKIP_DEEP_SMOKE_TEST:-}" in
+    1) return 0 ;;
+    ""|0) return 1 ;;
+    *) die "SKIP_DEEP_SMOKE_TEST must be 1 (skip the deep check) or unset, not '$SKIP_DEEP_SMOKE_TEST'" ;;
+  esac
+}
+
+# platform_token FILE: an access token for WORKFORCE_AUDIENCE, written to FILE (mode 600) as an
+# HTTP header for `curl --header @FILE`. The token never reaches a command line, a log or stdout:
+# az prints it into a command substitution, printf is a shell builtin, curl reads the file.
+platform_token() {
+  local header_file="$1" token err="$WORK_DIR/get-access-token.err"
+  [ -n "${WORKFORCE_AUDIENCE:-}" ] \
+    || die "set WORKFORCE_AUDIENCE (the deep smoke test asks az for a token for it), or SKIP_DEEP_SMOKE_TEST=1"
+  if ! token="$(az account get-access-token --resource "$WORKFORCE_AUDIENCE" --query accessToken -o tsv 2>"$err")" \
+      || [ -z "$token" ]; then
+    printf 'deploy.sh: could not get a token for %s from az:\n' "$WORKFORCE_AUDIENCE" >&2
+    sed 's/^/    /' "$err" >&2 || true
+    die "$ROLE_HELP"
+  fi
+  (umask 077; printf 'Authorization: Bearer %s\n' "$token" >"$header_file")
+  # The roles claim, read (unverified) from the token so that a missing role is named now; the
+  # service checks the signature. The token goes to python on stdin, never as an argument.
+  local roles
+  roles="$(printf '%s' "$token" | python3 -c '
+import base64, json, sys
+try:
+    payload = sys.stdin.read().strip().split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    print(" ".join(r for r in claims.get("roles") or [] if isinstance(r, str)) or "-")
+except Exception:
+    print("?")  # not a JWT we can read: let the service decide
+')"
+  unset token
+  case " $roles " in
+    *" platform_admin "*|" ? ") ;;
+    *) rm -f "$header_file"
+       die "your token for $WORKFORCE_AUDIENCE has no platform_admin role (roles: ${roles/#-/none}). $ROLE_HELP" ;;
+  esac
+}
+
+preflight_deep_smoke_test() {
+  skip_deep_smoke_test && return 0
+  [ -n "${DEEP_SMOKE_PREFLIGHT_DONE:-}" ] && return 0
+  platform_token "$WORK_DIR/preflight-header"
+  rm -f "$WORK_DIR/preflight-header"
+  DEEP_SMOKE_PREFLIGHT_DONE=1
+}
+
+# deep_health_verdict STATUS BODY_FILE: prints one line: "ok", or what is wrong (naming each
+# failing dependency); exit status 0 only for ok.
+deep_health_verdict() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+
+status, path = sys.argv[1], sys.argv[2]
+try:
+    body = json.load(open(path, encoding="utf-8"))
+except (OSError, ValueError):
+    body = None
+checks = body.get("checks") if isinstance(body, dict) else None
+if status not in ("200", "503") or not isinstance(checks, dict):
+    print(f"GET /api/health?deep=1 answered {status or 'nothing'} without a dependency report")
+    sys.exit(1)
+if not checks:
+    print("the deep check reported no dependency at all")
+    sys.exit(1)
+failing = {name: (c.get("status") if isinstance(c, dict) else c) for name, c in sorted(checks.items())
+           if not (isinstance(c, dict) and c.get("status") == "ok")}
+if failing:
+    print("dependency failing: " + "; ".join(f"{name}: {state}" for name, state in failing.items()))
+    sys.exit(1)
+if status != "200" or body.get("status") != "ok":
+    print(f"GET /api/health?deep=1 answered {status} ({body.get('status')!r}) although every check is ok")
+    sys.exit(1)
+print("ok: " + ", ".join(sorted(checks)))
+PY
+}
+
+deep_smoke_test() {
+  local url="https://${AZURE_FUNCTION_APP_HOSTNAME}/api/health?deep=1"
+  local header="$WORK_DIR/deep-health-header" body="$WORK_DIR/deep-health.json"
+  local attempts="${DEEP_SMOKE_TEST_ATTEMPTS:-10}" attempt status verdict
+  case "$attempts" in ''|*[!0-9]*|0) die "DEEP_SMOKE_TEST_ATTEMPTS must be a positive whole number" ;; esac
+  log "Deep smoke test: GET $url (as platform_admin)"
+  platform_token "$header"
+  for attempt in $(seq 1 "$attempts"); do
+    rm -f "$body"
+    status="$(curl --silent --output "$body" --write-out '%{http_code}' --max-time 60 \
+      --header @"$header" "$url" || true)"
+    case "$status" in
+      401) rm -f "$header"
+           die "GET /api/health?deep=1 answered 401: the service refused your token (WORKFORCE_AUDIENCE, WORKFORCE_ISSUER or WORKFORCE_TENANTS do not match it)" ;;
+      403) rm -f "$header"; die "GET /api/health?deep=1 answered 403 (role-required). $ROLE_HELP" ;;
+    esac
+    if verdict="$(deep_health_verdict "$status" "$body")"; then
+      rm -f "$header" "$body"
+      log "OK: every dependency reports ok (${verdict#ok: })"
+      return 0
+    fi
+    [ "$attempt" -lt "$attempts" ] || break
+    log "deep check not yet healthy (attempt $attempt of $attempts: $verdict); retrying in 30 s"
+    sleep 30
+  done
+  rm -f "$header" "$body"
+  die "deep smoke test failed: $verdict"
+}
+
 smoke_test() {
   log "Smoke test: GET https://${AZURE_FUNCTION_APP_HOSTNAME}/api/health"
   local status
@@ -277,6 +401,11 @@ smoke_test() {
     die "health check did not return 200 (last status: ${status:-none})"
   fi
   log "OK: https://${AZURE_FUNCTION_APP_HOSTNAME}/api/health returned 200"
+  if skip_deep_smoke_test; then
+    log "SKIP_DEEP_SMOKE_TEST=1: the dependencies were NOT checked (only routing was)"
+    return 0
+  fi
+  deep_smoke_test
 }
 
 post_deploy() {
@@ -285,6 +414,7 @@ post_deploy() {
   : "${AZURE_FUNCTION_APP_NAME:?set AZURE_FUNCTION_APP_NAME}"
   : "${AZURE_FUNCTION_APP_HOSTNAME:?set AZURE_FUNCTION_APP_HOSTNAME}"
   : "${AZURE_EVENTGRID_SYSTEM_TOPIC_NAME:?set AZURE_EVENTGRID_SYSTEM_TOPIC_NAME}"
+  preflight_deep_smoke_test
   wire_event_grid
   smoke_test
 }

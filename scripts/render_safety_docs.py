@@ -1,7 +1,8 @@
-"""Check the hazard log and render it to Markdown.
+"""Check the safety documents and render them to Markdown: the hazard log, and the data inventory
+(scripts/data_inventory.py, generated from the code).
 
-    .venv/bin/python scripts/render_safety_docs.py          # check docs/safety/hazard-log.yaml, write hazard-log.md
-    .venv/bin/python scripts/render_safety_docs.py --check  # exit 1 if the log is invalid or the .md is stale
+    .venv/bin/python scripts/render_safety_docs.py          # check both YAML sources, write hazard-log.md and data-inventory.md
+    .venv/bin/python scripts/render_safety_docs.py --check  # exit 1 if either is invalid or its .md is stale
 
 The source is docs/safety/hazard-log.yaml (what each field means is at its top). Ratings are never
 typed: `rating()` computes them from severity and likelihood with the matrix in the YAML, which must
@@ -10,7 +11,8 @@ prove it; they are checked against the test files by parsing them with `ast` (no
 collection, no test run), so the check takes a fraction of a second. tests/safety/test_hazard_log.py
 runs the same checks in `make test`.
 
-Nothing here imports the application: the script runs with PyYAML alone.
+The hazard log's checks import nothing of the application (PyYAML alone); the data inventory does
+(its facts are the record classes and Settings), only when main() renders it.
 """
 from __future__ import annotations
 
@@ -410,6 +412,42 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the Markdown is stale")
     args = parser.parse_args(argv)
+    hazards = _hazard_log(args)
+    return _data_inventory(args) or hazards
+
+
+def _write_or_check(path: Path, text: str, check: bool) -> int:
+    current = path.read_text(encoding="utf-8") if path.exists() else None
+    name = path.relative_to(ROOT)
+    if check:
+        if current != text:
+            print(f"{name} is stale: run {REGENERATE}", file=sys.stderr)
+            return 1
+        print(f"{name} is up to date")
+    elif current != text:
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {name}")
+    else:
+        print(f"{name} unchanged")
+    return 0
+
+
+def _data_inventory(args) -> int:
+    if str(ROOT) not in sys.path:  # run as a script, sys.path starts at scripts/
+        sys.path.insert(0, str(ROOT))
+    from scripts import data_inventory
+
+    inventory = data_inventory.load()
+    found = data_inventory.problems(inventory)
+    if found:
+        print(f"{data_inventory.INVENTORY_YAML.relative_to(ROOT)}: {len(found)} problem(s)", file=sys.stderr)
+        for problem in found:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    return _write_or_check(data_inventory.INVENTORY_MD, data_inventory.render(inventory), args.check)
+
+
+def _hazard_log(args) -> int:
     log = load()
     found = problems(log)
     if found:
@@ -417,19 +455,9 @@ def main(argv: list[str] | None = None) -> int:
         for problem in found:
             print(f"  - {problem}", file=sys.stderr)
         return 1
-    text = render(log)
-    current = LOG_MD.read_text(encoding="utf-8") if LOG_MD.exists() else None
+    stale = _write_or_check(LOG_MD, render(log), args.check)
     if args.check:
-        if current != text:
-            print(f"{LOG_MD.relative_to(ROOT)} is stale: run {REGENERATE}", file=sys.stderr)
-            return 1
-        print(f"{LOG_MD.relative_to(ROOT)} is up to date")
-        return 0
-    if current != text:
-        LOG_MD.write_text(text, encoding="utf-8")
-        print(f"wrote {LOG_MD.relative_to(ROOT)}")
-    else:
-        print(f"{LOG_MD.relative_to(ROOT)} unchanged")
+        return stale
     planned = gaps(log)
     print(f"{len(log['hazards'])} hazards, {len(named_tests(log))} test references, {len(planned)} planned "
           "control(s) without tests")

@@ -4,7 +4,8 @@ A clinician acts on a patient's data only if ALL of these hold, checked in this 
 POINT READ (never a query, never a cache, so a removed member or a revoked grant loses access at once):
 
 1. the token is valid and carries the `clinician` role (401 / 403 `role-required`);
-2. a membership of that clinic matches the token's verified e-mail or object id
+2. a membership of that clinic is bound to the token's object id, or (once, binding it) matches the
+   token's verified e-mail
    (else 404 `clinic-not-found`: a non-member may not learn what the clinic holds);
 3. the clinic's subscription is active now (403 `subscription-inactive`);
 4. the grant is this clinic's (another clinic's grant is simply not in this clinic's partition:
@@ -46,6 +47,7 @@ from shared_code.errors import (
 from shared_code.images.contract import ImageReader
 from shared_code.images.records import ImageRecord
 from shared_code.sharing.grant_repository import GrantRepository
+from shared_code.sharing.members import member_for
 from shared_code.sharing.records import (
     PURPOSE_OPERATIONS, Clinic, Grant, GrantStatus, Member, Operation, allowed_operations,
 )
@@ -106,11 +108,9 @@ class AccessPolicy:
         return ClinicAccess(principal, clinic, member)
 
     def _member(self, principal: Principal, clinic_id: str) -> Member | None:
-        """The caller's membership: by the verified e-mail, else by the object id (point reads only)."""
-        member = self._members.by_email(clinic_id, principal.email) if principal.email else None
-        if member is None and principal.object_id:
-            member = self._members.by_object_id(clinic_id, principal.object_id)
-        return member
+        """The caller's membership: by the object id it is bound to, else by the verified e-mail
+        once, binding it (point reads only; sharing/members.member_for)."""
+        return member_for(self._members, clinic_id, principal.email, principal.object_id)
 
     def grant(self, principal: Principal, clinic_id: str, grant_id: str, operation: Operation) -> GrantAccess:
         """Checks 1-5."""

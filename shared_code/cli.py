@@ -5,6 +5,10 @@
     poison requeue --id ID           move one back (its queue message id or its eventId)
     rotate-patient-keys [--dry-run]  re-wrap every patient key under the newest KEK version; resumable:
                                      patients already under it are skipped, so run it again after a stop
+    legal-hold set --patient ID --reason REF --by ADMIN
+                                     stop every retention action for one patient (audited)
+    legal-hold clear --patient ID --by ADMIN
+    legal-hold list                  the patients on hold
 
 Works on whichever backends the settings select (APP_MODE and friends from the environment):
 the embedded SQLite queue under LOCAL_DATA_DIR, or the Storage queue in Azure. A requeued message
@@ -145,7 +149,46 @@ def _rotate(args, container, out: TextIO) -> int:
     return 1 if report.failed else 0
 
 
-COMMANDS: list[Callable[[Any], None]] = [_register_poison, _register_rotation]
+# --- legal holds (shared_code/retention/holds.py) ---
+def _register_legal_hold(subparsers) -> None:
+    hold = subparsers.add_parser("legal-hold", help="stop retention for one patient (platform admin)")
+    actions = hold.add_subparsers(dest="action", required=True)
+    put = actions.add_parser("set", help="place a patient on legal hold")
+    put.add_argument("--patient", required=True, metavar="ID", help="the patient id")
+    put.add_argument("--reason", required=True, metavar="REF", help="a case reference (no clinical text)")
+    put.add_argument("--by", required=True, metavar="ADMIN", help="who sets it (name or object id), for the audit")
+    put.set_defaults(handler=_hold_set)
+    clear = actions.add_parser("clear", help="release a patient's legal hold")
+    clear.add_argument("--patient", required=True, metavar="ID")
+    clear.add_argument("--by", required=True, metavar="ADMIN")
+    clear.set_defaults(handler=_hold_clear)
+    actions.add_parser("list", help="the patients on hold").set_defaults(handler=_hold_list)
+
+
+def _hold_set(args, container, out: TextIO) -> int:
+    hold = container.legal_holds.set(args.patient, args.reason, args.by)
+    out.write(f"legal hold set on {hold.patient_id} at {hold.set_at}: retention skips this patient\n")
+    return 0
+
+
+def _hold_clear(args, container, out: TextIO) -> int:
+    if not container.legal_holds.clear(args.patient, args.by):
+        out.write(f"no legal hold on {args.patient}\n")
+        return 1
+    out.write(f"legal hold cleared on {args.patient}\n")
+    return 0
+
+
+def _hold_list(args, container, out: TextIO) -> int:
+    holds = container.legal_holds.list()
+    for hold in holds:
+        out.write(json.dumps({"patientId": hold.patient_id, "reason": hold.reason, "setBy": hold.set_by,
+                              "setAt": hold.set_at}) + "\n")
+    out.write(f"{len(holds)} patient(s) on legal hold\n")
+    return 0
+
+
+COMMANDS: list[Callable[[Any], None]] = [_register_poison, _register_rotation, _register_legal_hold]
 
 
 def build_parser() -> argparse.ArgumentParser:

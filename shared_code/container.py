@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from shared_code.access import AccessPolicy
 from shared_code.accounts.key_rotation import KeyRotation
+from shared_code.accounts.nhs_numbers import NhsNumberIndex
 from shared_code.accounts.repository import AccountRepository
 from shared_code.accounts.service import AccountService
+from shared_code.accounts.verification import NhsNumberTracer
 from shared_code.adapters.factory import Adapters, build_adapters
 from shared_code.auth.local_issuer import LocalIssuer
 from shared_code.auth.tokens import TokenValidator, TrustedIssuer, jwks_key_lookup
 from shared_code.clock import Clock
-from shared_code.folders.repository import FolderRepository
+from shared_code.folders.reminders import ReminderJobs
+from shared_code.folders.repository import FolderRepository, ReminderIndex
 from shared_code.folders.service import FolderService
+from shared_code.idempotency.repository import IdempotencyRepository
 from shared_code.images.edits import ImageEdits
 from shared_code.images.incoming import IncomingUploads
 from shared_code.images.ingest import ImageIngest
@@ -24,6 +28,9 @@ from shared_code.images.repository import ImageRepository, PendingUploads
 from shared_code.notifications.dispatcher import NotificationDispatcher
 from shared_code.notifications.outbox import DocumentOutbox
 from shared_code.partitions import PatientPartition
+from shared_code.retention.holds import LegalHolds
+from shared_code.retention.repository import RetentionRepository
+from shared_code.retention.service import AccountActivity, RetentionJobs
 from shared_code.settings import Settings
 from shared_code.sharing import Sharing
 from shared_code.sharing.clinician import ClinicianService
@@ -48,18 +55,19 @@ class Container:
         self.notifications = NotificationDispatcher(adapters.documents, adapters.mail, settings, self.clock)
         # Accounts, folders, images: the repositories, then the image services over them.
         self.account_repository = AccountRepository(self.patients, adapters.documents)
-        self.folder_repository = FolderRepository(self.patients)
+        self.folder_repository = FolderRepository(self.patients, ReminderIndex(adapters.documents))
         self.image_repository = ImageRepository(self.patients)
         self.pending_uploads = PendingUploads(adapters.documents)
         self.patient_keys = PatientKeys(self.account_repository, adapters.keys, settings.patient_key_cache_seconds)
         self.image_objects = ImageObjects(adapters.blobs, self.patient_keys, settings.image_single_pass_max_bytes)
         self.images = ImageReads(self.image_repository, self.image_objects)  # what other areas may use
-        self.ingest = ImageIngest(self.image_repository, self.pending_uploads, self.image_objects,
-                                  self.folder_repository, adapters.upload_urls, self.clock, settings)
-        self.incoming = IncomingUploads(self.image_repository, self.pending_uploads, self.image_objects,
-                                        self.folder_repository, adapters.blobs, self.outbox, self.clock, settings)
         self.image_edits = ImageEdits(self.image_repository, self.pending_uploads, self.image_objects,
                                       self.folder_repository, adapters.blobs)
+        self.ingest = ImageIngest(self.image_repository, self.pending_uploads, self.image_objects,
+                                  self.folder_repository, self.image_edits, adapters.upload_urls, self.clock, settings)
+        self.incoming = IncomingUploads(self.image_repository, self.pending_uploads, self.image_objects,
+                                        self.folder_repository, self.image_edits, adapters.blobs, self.outbox,
+                                        self.clock, settings)
         self.upload_redrive = UploadRedrive(self.image_repository, self.pending_uploads, self.incoming, adapters.blobs,
                                             self.clock, settings)
         # Sharing: clinics, members, grants, comments, the audit trail. `access` is the clinicians' one
@@ -68,19 +76,37 @@ class Container:
                                self.outbox, self.images)
         self.access = AccessPolicy(self.sharing.clinic_records, self.sharing.member_records,
                                    self.sharing.grant_records, self.images, self.clock)
+        # Which accounts hold which NHS number (clinicians are told when a number is on two accounts).
+        self.nhs_numbers = NhsNumberIndex(adapters.documents)
         self.clinician = ClinicianService(self.account_repository, self.folder_repository, self.sharing.grant_records,
-                                          self.images, self.sharing.audit, self.clock)
+                                          self.images, self.sharing.audit, self.clock, self.nhs_numbers)
         # The timers that tell patients a share ends soon or has ended, and admins a subscription ends.
         self.expiry = GrantExpiryJobs(adapters.documents, self.clock, self.outbox)
+        # The timer that tells a patient it is time for a folder's next photo.
+        self.reminders = ReminderJobs(adapters.documents, self.clock, self.outbox)
         # A deleted folder's shares end before its images go.
         self.folders = FolderService(self.folder_repository, self.clock,
                                      on_delete=[self.sharing.grants.revoke_folder, self.image_edits.delete_folder_images])
+        # Idempotency-Key records: the HTTP edge's (shared_code/http/idempotency.py).
+        self.idempotency = IdempotencyRepository(adapters.documents, self.clock, settings)
         # Erasure: the account's first write drops the patient key (AccountService.erase); then this
         # instance's key cache forgets it (nothing is decrypted here from that moment, even if a later
-        # step fails), shares are revoked and the blobs go; last, the partition itself.
+        # step fails), shares are revoked and the blobs go, and the remembered responses; last, the
+        # partition itself.
+        # Retention: account activity (and what an erasure leaves it: the audit trail's end date).
+        self.retention_repository = RetentionRepository(adapters.documents)
+        self.account_activity = AccountActivity(self.retention_repository, self.account_repository, self.clock,
+                                                settings)
         self.accounts = AccountService(self.account_repository, self.patient_keys, self.clock,
                                        erasure_steps=[self.patient_keys.forget, self.sharing.grants.revoke_all,
-                                                      self.image_edits.delete_patient_blobs])
+                                                      self.image_edits.delete_patient_blobs, self.idempotency.forget,
+                                                      self.folder_repository.reminders.forget_patient,
+                                                      self.account_activity.after_erasure],
+                                       nhs_numbers=self.nhs_numbers, tracer=NhsNumberTracer(adapters.demographics))
+        # The retention timer, and the legal holds that stop it for one patient (shared_code/retention/).
+        self.legal_holds = LegalHolds(self.retention_repository, self.sharing.audit, self.clock)
+        self.retention = RetentionJobs(self.retention_repository, self.legal_holds, self.accounts,
+                                       self.account_repository, self.outbox, self.clock, settings)
         # Operations: re-wrap every patient key under the newest KEK version (python -m shared_code.cli).
         self.key_rotation = KeyRotation(self.account_repository, adapters.keys)
 
@@ -93,7 +119,7 @@ class Container:
         if s.workforce_issuer and s.workforce_jwks_uri and s.workforce_audience:
             issuers.append(TrustedIssuer("workforce", s.workforce_issuer, s.workforce_audience,
                                          jwks_key_lookup(s.workforce_jwks_uri), role_mode="roles_claim",
-                                         email_verified_by_issuer=True))
+                                         email_verified_by_issuer=True, tenants=s.workforce_tenant_ids))
         if self.local_issuer is not None:
             issuers.append(self.local_issuer.trusted_issuer())
         return issuers

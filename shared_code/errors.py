@@ -191,6 +191,24 @@ class Busy(DomainError):
     """A transient contention the caller should retry after `retry_after` seconds."""
 
 
+class StorageFull(DomainError):
+    """The service's own storage (`storage` names which) has no space left: nothing was changed."""
+
+    default_detail = "The service's storage is full; nothing was changed. Try again later."
+
+    def __init__(self, storage: str):
+        super().__init__(retry_after=300, storage=storage)
+
+
+class StorageUnavailable(DomainError):
+    """The service's own storage (`storage` names which) refuses writes (read-only for a moment)."""
+
+    default_detail = "The service's storage cannot be written just now; nothing was changed. Try again shortly."
+
+    def __init__(self, storage: str):
+        super().__init__(retry_after=30, storage=storage)
+
+
 # --- the service's own fault, told plainly ---
 class ImageIntegrityError(DomainError):
     default_detail = "The stored image does not match its record and will not be shown. It has been reported."

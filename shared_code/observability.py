@@ -2,7 +2,8 @@
 
 Code logs ids and outcomes, never bodies, tokens, query strings or clinical text. The redacting
 filter still scrubs anything shaped like a JWT, a bearer header, a SAS signature or a 10-digit
-number (an NHS number) from every record, including exception text, before any handler sees it."""
+number (an NHS number) from every field of every record (message, arguments, `extra=` fields,
+exception and stack text) before any handler sees it."""
 from __future__ import annotations
 
 import contextvars
@@ -11,8 +12,13 @@ import logging
 import re
 import sys
 from datetime import datetime, timezone
+from typing import Any
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+# (the connection's peer host, the X-Forwarded-For header) of the request being served; the
+# clinic-code rate limit decides which to count (shared_code/sharing/ratelimit.py). Never logged.
+request_peer: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
+    "request_peer", default=(None, None))
 
 _REDACTIONS = [
     (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}(\.[A-Za-z0-9_-]*)?"), "[jwt]"),
@@ -31,6 +37,24 @@ def redact(text: str) -> str:
     return text
 
 
+def _scrub(value: Any) -> Any:
+    """`value` with every string (and every integer, as an NHS number may be one) inside redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+        return value if redact(text) == text else redact(text)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_scrub(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrub(item) for key, item in value.items()}
+    return value
+
+
+# What LogRecord itself sets: everything else on a record came from `extra=` (or a handler).
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
 def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
     message = record.getMessage()
     if record.exc_info:
@@ -38,13 +62,25 @@ def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
         record.exc_info = None
         record.exc_text = None
     record.msg, record.args = redact(message), None
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
     record.request_id = request_id.get()
+    return record
+
+
+def _redact_extras(record: logging.LogRecord) -> logging.LogRecord:
+    for key, value in vars(record).items():
+        if key not in _STANDARD:
+            record.__dict__[key] = _scrub(value)
     return record
 
 
 def _install_record_factory() -> None:
     """Redact when a record is made, so every handler (ours, the Functions worker's, Application
-    Insights') only ever sees the redacted text, whichever logger it came from."""
+    Insights', OpenTelemetry's, which exports `extra=` fields as attributes) only ever sees the
+    redacted text, whichever logger it came from. Two hooks, because `Logger.makeRecord` attaches
+    the `extra=` fields after the record factory has run: the factory redacts the message, its
+    arguments, the exception and stack text; the wrapped makeRecord then redacts the extra fields."""
     previous = logging.getLogRecordFactory()
     if getattr(previous, "_telederm_redacting", False):
         return
@@ -54,6 +90,13 @@ def _install_record_factory() -> None:
 
     factory._telederm_redacting = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
+
+    make_record = logging.Logger.makeRecord
+
+    def redacting_make_record(self, *args, **kwargs) -> logging.LogRecord:
+        return _redact_extras(make_record(self, *args, **kwargs))
+
+    logging.Logger.makeRecord = redacting_make_record  # type: ignore[method-assign]
 
 
 class JsonFormatter(logging.Formatter):

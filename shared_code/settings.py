@@ -9,6 +9,7 @@ only, no keys, and the local issuer is refused.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -38,6 +39,8 @@ class Settings(BaseSettings):
     # Where clients reach this API (upload URLs are built on it) and where clinicians open the portal.
     public_base_url: str = Field("http://127.0.0.1:7071", alias="PUBLIC_BASE_URL")
     portal_base_url: str = Field("http://127.0.0.1:3000", alias="PORTAL_BASE_URL")
+    # Where a patient's mail opens the app (a universal link base; reminders link to a folder under it).
+    app_link_base_url: str = Field("http://127.0.0.1:7071/app", alias="APP_LINK_BASE_URL")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
     # --- Azure services (identity-based; the same names the Functions host reads) ---
@@ -58,6 +61,10 @@ class Settings(BaseSettings):
     workforce_issuer: str | None = Field(None, alias="WORKFORCE_ISSUER")
     workforce_jwks_uri: str | None = Field(None, alias="WORKFORCE_JWKS_URI")
     workforce_audience: str | None = Field(None, alias="WORKFORCE_AUDIENCE")
+    # The workforce tenants (Entra `tid`, comma-separated) whose tokens are accepted. Unset: the
+    # tenant WORKFORCE_ISSUER names (https://login.microsoftonline.com/<tid>/v2.0), else none, and no
+    # workforce token is accepted (fail closed). The local issuer is not a tenant and is unaffected.
+    workforce_tenants: str = Field("", alias="WORKFORCE_TENANTS")
     # The local development issuer: on by default in local mode; startup refuses it in azure mode.
     local_issuer_enabled: bool | None = Field(None, alias="LOCAL_ISSUER_ENABLED")
 
@@ -68,8 +75,24 @@ class Settings(BaseSettings):
     graph_sender_address: str | None = Field(None, alias="GRAPH_SENDER_ADDRESS")
     graph_secret_name: str = Field("graph-client-secret", alias="GRAPH_SECRET_NAME")
 
+    # --- NHS number trace: PDS FHIR (shared_code/adapters/pds.py), application-restricted access with
+    #     signed-JWT authentication; the private key is a Key Vault secret (PEM) read with the managed
+    #     identity. Unset PDS_BASE_URL: no trace (local), numbers stay unverified. ---
+    pds_base_url: str | None = Field(None, alias="PDS_BASE_URL")  # .../personal-demographics/FHIR/R4
+    pds_token_url: str | None = Field(None, alias="PDS_TOKEN_URL")  # .../oauth2/token
+    pds_api_key: str | None = Field(None, alias="PDS_API_KEY")  # the application's key (JWT iss and sub)
+    pds_key_id: str | None = Field(None, alias="PDS_KEY_ID")  # the `kid` of the registered public key
+    pds_private_key_secret_name: str = Field("pds-private-key", alias="PDS_PRIVATE_KEY_SECRET_NAME")
+    # A trace runs inline on PUT /api/me: short, so a slow service costs the patient little.
+    pds_timeout_seconds: float = Field(3.0, alias="PDS_TIMEOUT_SECONDS", gt=0, le=10)
+
     # --- Limits ---
     max_upload_bytes: int = Field(40 * 1024 * 1024, alias="MAX_UPLOAD_BYTES", gt=0)
+    # Bitmap bytes an upload may decode to (width x height x bytes per pixel, from the header): the
+    # decompression-bomb budget. Default in shared_code/imaging/process.py (why that figure).
+    image_decode_budget_bytes: int = Field(80 * 1024 * 1024, alias="IMAGE_DECODE_BUDGET_BYTES", gt=0)
+    # A patient whose uploads keep failing gets at most this many rejection mails a (UTC) day.
+    upload_rejected_mails_per_day: int = Field(3, alias="UPLOAD_REJECTED_MAILS_PER_DAY", ge=0)
     max_json_bytes: int = Field(64 * 1024, alias="MAX_JSON_BYTES", gt=0)
     upload_url_minutes: int = Field(15, alias="UPLOAD_URL_MINUTES", ge=1, le=15)
     patient_key_cache_seconds: int = Field(300, alias="PATIENT_KEY_CACHE_SECONDS", ge=0)
@@ -81,11 +104,32 @@ class Settings(BaseSettings):
     upload_not_received_hours: int = Field(24, alias="UPLOAD_NOT_RECEIVED_HOURS", ge=1)
     # Blobs left in `incoming` longer than this are deleted (in Azure a lifecycle rule does too).
     incoming_sweep_hours: int = Field(24, alias="INCOMING_SWEEP_HOURS", ge=1)
+    # Leftovers of a write killed half-way (encrypted objects no image record names, local `.part`
+    # files) are deleted by the leftover sweep once older than this: longer than any write takes.
+    leftover_sweep_minutes: int = Field(60, alias="LEFTOVER_SWEEP_MINUTES", ge=5)
     notification_max_attempts: int = Field(5, alias="NOTIFICATION_MAX_ATTEMPTS", ge=1)
-    # Clinic-code attempts (lookups and shares) per patient and worker instance: a burst of this many,
-    # refilled over the window (shared_code/sharing/ratelimit.py).
+    # Clinic-code attempts (lookups and shares) per window, per patient and per client address, counted
+    # in the document store across all instances (shared_code/sharing/ratelimit.py). The client address
+    # is X-Forwarded-For's last entry only when TRUST_X_FORWARDED_FOR (on Azure, behind the front end).
     clinic_code_attempts: int = Field(10, alias="CLINIC_CODE_ATTEMPTS", ge=1)
+    clinic_code_address_attempts: int = Field(30, alias="CLINIC_CODE_ADDRESS_ATTEMPTS", ge=1)
     clinic_code_window_seconds: float = Field(60, alias="CLINIC_CODE_WINDOW_SECONDS", gt=0)
+    trust_x_forwarded_for: bool = Field(False, alias="TRUST_X_FORWARDED_FOR")
+    # Idempotency-Key (shared_code/idempotency/): how long a key is remembered (the contract says at
+    # least 24 h), and after how long a request still "in flight" with a key is taken to have died
+    # (the Functions host's timeout), so a retry may run it again.
+    idempotency_key_hours: int = Field(24, alias="IDEMPOTENCY_KEY_HOURS", ge=24)
+    idempotency_in_flight_seconds: int = Field(600, alias="IDEMPOTENCY_IN_FLIGHT_SECONDS", ge=1)
+
+    # --- Retention (shared_code/retention/; why these defaults: docs/clinical-safety-and-ig.md) ---
+    # An erased patient's audit trail is kept this long after the erasure, then deleted (8 years).
+    retention_audit_days: int = Field(8 * 365, alias="RETENTION_AUDIT_DAYS", ge=1)
+    # An account unused this long is told it will be erased, and erased this long after the notice.
+    retention_inactive_account_days: int = Field(3 * 365, alias="RETENTION_INACTIVE_ACCOUNT_DAYS", ge=30)
+    retention_inactive_notice_days: int = Field(60, alias="RETENTION_INACTIVE_NOTICE_DAYS", ge=14)
+    # Outbox markers left behind (a send that kept failing) and notification dedupe records.
+    retention_outbox_days: int = Field(30, alias="RETENTION_OUTBOX_DAYS", ge=1)
+    retention_dedupe_days: int = Field(90, alias="RETENTION_DEDUPE_DAYS", ge=1)
 
     @model_validator(mode="after")
     def _mode_rules(self) -> "Settings":
@@ -117,6 +161,14 @@ class Settings(BaseSettings):
             "GRAPH_CLIENT_ID": self.graph_client_id,
             "GRAPH_SENDER_ADDRESS": self.graph_sender_address,
         }
+
+    @property
+    def workforce_tenant_ids(self) -> frozenset[str]:
+        listed = frozenset(t.strip().lower() for t in self.workforce_tenants.split(",") if t.strip())
+        if listed or not self.workforce_issuer:
+            return listed
+        found = re.search(r"/([0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})(?:/|$)", self.workforce_issuer)
+        return frozenset({found.group(1).lower()}) if found else frozenset()
 
     @property
     def is_local(self) -> bool:

@@ -61,6 +61,12 @@ var timers = [
     evaluationFrequency: 'PT5M'
   }
   {
+    name: 'complete_audit'
+    periodMinutes: 1
+    windowSize: 'PT15M'
+    evaluationFrequency: 'PT5M'
+  }
+  {
     name: 'redrive_uploads'
     periodMinutes: 5
     windowSize: 'PT15M'
@@ -79,13 +85,31 @@ var timers = [
     evaluationFrequency: 'PT15M'
   }
   {
+    name: 'sweep_leftovers'
+    periodMinutes: 60
+    windowSize: 'PT2H'
+    evaluationFrequency: 'PT15M'
+  }
+  {
     name: 'warn_expiring_grants'
     periodMinutes: 60
     windowSize: 'PT2H'
     evaluationFrequency: 'PT15M'
   }
   {
+    name: 'send_photo_reminders'
+    periodMinutes: 15
+    windowSize: 'PT30M'
+    evaluationFrequency: 'PT15M'
+  }
+  {
     name: 'warn_subscriptions_ending'
+    periodMinutes: 1440
+    windowSize: 'P2D'
+    evaluationFrequency: 'PT1H'
+  }
+  {
+    name: 'apply_retention'
     periodMinutes: 1440
     windowSize: 'P2D'
     evaluationFrequency: 'PT1H'

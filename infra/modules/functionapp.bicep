@@ -43,6 +43,24 @@ param graphSenderAddress string
 param portalBaseUrl string
 @description('Public base URL of the API; empty for https://<default host name>.')
 param publicBaseUrl string = ''
+@description('Deep-link base of the patient app (APP_LINK_BASE_URL): reminder mails link a folder under it.')
+param appLinkBaseUrl string
+
+// Optional settings. Each is always set, empty when not given: shared_code/settings.py treats an
+// empty WORKFORCE_TENANTS, PDS_BASE_URL, PDS_TOKEN_URL, PDS_API_KEY or PDS_KEY_ID as unset (no
+// tenant list beyond the issuer's; no NHS number trace). PDS_PRIVATE_KEY_SECRET_NAME has a
+// non-empty default in the code, so an empty parameter becomes that default here.
+param workforceTenants string = ''
+param pdsBaseUrl string = ''
+param pdsTokenUrl string = ''
+@description('The PDS application key: an identifier (the JWT iss/sub), not a secret; the signing key is the secret, in Key Vault.')
+param pdsApiKey string = ''
+param pdsKeyId string = ''
+@description('Name of the Key Vault secret holding the PDS signing key (PEM); empty for the default.')
+param pdsPrivateKeyName string = ''
+
+// shared_code/settings.py's default (tests/infra/test_function_app.py compares them).
+var defaultPdsPrivateKeySecretName = 'pds-private-key'
 
 @description('Upper bound on instances (also bounds the load on Cosmos DB and Key Vault).')
 param maximumInstanceCount int = 40
@@ -169,6 +187,18 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     GRAPH_SECRET_NAME: graphSecretName
     PUBLIC_BASE_URL: !empty(publicBaseUrl) ? publicBaseUrl : 'https://${functionApp.properties.defaultHostName}'
     PORTAL_BASE_URL: portalBaseUrl
+    APP_LINK_BASE_URL: appLinkBaseUrl
+    WORKFORCE_TENANTS: workforceTenants
+    // NHS number trace (PDS FHIR, signed-JWT application-restricted access). The API key is an
+    // identifier; the private key is read from Key Vault by its secret name, at run time.
+    PDS_BASE_URL: pdsBaseUrl
+    PDS_TOKEN_URL: pdsTokenUrl
+    PDS_API_KEY: pdsApiKey
+    PDS_KEY_ID: pdsKeyId
+    PDS_PRIVATE_KEY_SECRET_NAME: !empty(pdsPrivateKeyName) ? pdsPrivateKeyName : defaultPdsPrivateKeySecretName
+    // The worker sees no client address; the front end's X-Forwarded-For entry is the only one
+    // (the clinic-code rate limit counts per address: shared_code/sharing/ratelimit.py).
+    TRUST_X_FORWARDED_FOR: 'true'
     // Telemetry with an Entra token of the managed identity (local auth is off on App Insights).
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
     // Not a secret: it only says where to send telemetry; ingestion needs the Entra token above.

@@ -91,9 +91,10 @@ resource kekCryptoAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-// Read secret values. On the vault because the Graph secret is created by operations after the
+// Read secret values. On the vault because the secrets are created by operations after the
 // deployment (a role assignment cannot target a secret that does not exist yet); the vault holds
-// no other secret, and this role grants nothing on keys.
+// only the app's own secrets (the Graph client secret and, with an NHS number trace, the PDS
+// signing key), and this role grants nothing on keys.
 resource secretsUserAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, principalId, keyVaultSecretsUser)
   scope: vault

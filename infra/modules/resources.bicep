@@ -26,6 +26,13 @@ param graphSenderAddress string
 param graphClientSecret string = ''
 param portalBaseUrl string
 param publicBaseUrl string = ''
+param appLinkBaseUrl string
+param workforceTenants string = ''
+param pdsBaseUrl string = ''
+param pdsTokenUrl string = ''
+param pdsApiKey string = ''
+param pdsKeyId string = ''
+param pdsPrivateKeyName string = ''
 param uploadCorsOrigins array = []
 @allowed([
   'default'
@@ -125,6 +132,13 @@ module functionApp 'functionapp.bicep' = {
     graphSenderAddress: graphSenderAddress
     portalBaseUrl: portalBaseUrl
     publicBaseUrl: publicBaseUrl
+    appLinkBaseUrl: appLinkBaseUrl
+    workforceTenants: workforceTenants
+    pdsBaseUrl: pdsBaseUrl
+    pdsTokenUrl: pdsTokenUrl
+    pdsApiKey: pdsApiKey
+    pdsKeyId: pdsKeyId
+    pdsPrivateKeyName: pdsPrivateKeyName
   }
   // The host starts as soon as the app exists: give its identity its roles first, so that the first
   // start does not fail (and cache the failure) on storage, Key Vault or telemetry.

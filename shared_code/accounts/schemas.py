@@ -7,21 +7,23 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared_code.domain.nhs_number import is_valid_nhs_number, normalise_nhs_number
-from shared_code.api_schemas import Request, Response, email_address
+from shared_code.api_schemas import EMAIL, CalendarDate, Request, Response, email_address
 
 
 class NotificationPreferences(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a preference is JSON true or false, never 0, 1 or "yes".
+    model_config = ConfigDict(extra="forbid", strict=True)
     comments: bool = Field(True, description="E-mail me when a clinician comments (never the comment's text).")
     shareExpiring: bool = Field(True, description="E-mail me 48 hours before a share expires.")
     uploadRejected: bool = Field(True, description="E-mail me when an upload could not be accepted.")
+    reminders: bool = Field(True, description="E-mail me when a folder's photo reminder is due.")
 
 
 class AccountIn(Request):
     displayName: str = Field(min_length=1, max_length=100)
     nhsNumber: str | None = Field(None, description="10 digits, modulus-11 valid; spaces allowed as printed.")
-    dateOfBirth: date | None = None
-    email: str | None = Field(None, max_length=254)
+    dateOfBirth: CalendarDate | None = None
+    email: str | None = Field(None, max_length=254, json_schema_extra=EMAIL)
     notificationPreferences: NotificationPreferences = Field(default_factory=NotificationPreferences)
 
     @field_validator("nhsNumber")
@@ -49,8 +51,14 @@ class Account(Response):
     id: str
     displayName: str
     nhsNumber: str | None = None
+    nhsNumberVerified: bool = Field(
+        False, description="False until the NHS number is traced against the national demographics service (PDS) "
+                           "with this name and date of birth; false again when any of them changes. Where no trace "
+                           "is configured (local development) it stays false.")
     dateOfBirth: date | None = None
     email: str | None = None
+    emailVerified: bool = Field(False, description=(
+        "Mail is sent only when true: `email` is the address the sign-in provider verified for this login."))
     notificationPreferences: NotificationPreferences
     status: Literal["active", "erasing"] = "active"
     createdAt: datetime

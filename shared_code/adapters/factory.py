@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared_code.ports.blobs import BlobStore
+from shared_code.ports.demographics import Demographics
 from shared_code.ports.documents import DocumentStore
 from shared_code.ports.health import HealthCheck
 from shared_code.ports.keys import KeyWrapper
@@ -26,6 +27,7 @@ class Adapters:
     # Optional capabilities, None where the family has none:
     mail_outbox: MailOutbox | None = None  # local: mail kept, not sent (GET /api/dev/outbox)
     upload_url_verifier: UploadUrlVerifier | None = None  # local: this app serves the upload URLs
+    demographics: Demographics | None = None  # azure with PDS_BASE_URL: NHS number traces (none locally)
 
     def health_checks(self) -> dict[str, HealthCheck]:
         """What the deep health check probes, by name. Graph mail has no cheap probe: mail is
@@ -53,14 +55,20 @@ def _local(settings: Settings) -> Adapters:
     root.mkdir(parents=True, exist_ok=True)
     upload_urls = LocalUploadUrls(root / "issuer" / "upload-url.key", settings.public_base_url)
     mail = build_mail(settings)
+    keys = LocalKeyWrapper(root / "kek")
+    # Uploads waiting in `incoming` are sealed under a spool key wrapped by the KEK: nothing
+    # plaintext at rest, and still readable after a restart. A key seals for INCOMING_SWEEP_HOURS and
+    # is kept until every upload it sealed has been swept.
+    sweep_seconds = settings.incoming_sweep_hours * 3600
+    spool = SpoolingBlobStore(FileBlobStore(root / "blobs"), {INCOMING_CONTAINER}, keys=keys, key_dir=root / "spool",
+                              rotate_after_seconds=sweep_seconds, retire_after_seconds=2 * sweep_seconds + 7200)
     return Adapters(
-        # Uploads waiting in `incoming` are sealed under an in-memory key: nothing plaintext at rest.
-        blobs=SpoolingBlobStore(FileBlobStore(root / "blobs"), {INCOMING_CONTAINER}),
+        blobs=spool,
         upload_urls=upload_urls,
         upload_url_verifier=upload_urls,
         documents=SqliteDocumentStore(root / "documents.sqlite3"),
         queue=SqliteQueue(root / "queues.sqlite3"),
-        keys=LocalKeyWrapper(root / "kek"),
+        keys=keys,
         mail=mail,
         mail_outbox=_outbox(settings, mail),
     )
@@ -83,6 +91,7 @@ def _azure(settings: Settings) -> Adapters:
     from shared_code.adapters.azure.keyvault_kek import KeyVaultKeyWrapper
     from shared_code.adapters.azure.storage_queue import AzureQueue
     from shared_code.adapters.azure.upload_urls import AzureUploadUrls
+    from shared_code.adapters.pds import build_pds
 
     credential = azure_credential(settings)
     cosmos = CosmosClient(settings.cosmos_endpoint, credential=credential)
@@ -96,6 +105,7 @@ def _azure(settings: Settings) -> Adapters:
         keys=KeyVaultKeyWrapper(settings.key_vault_uri, settings.kek_name, credential, algorithm=settings.kek_algorithm),
         mail=mail,
         mail_outbox=_outbox(settings, mail),
+        demographics=build_pds(settings, credential),
     )
 
 

@@ -2,7 +2,7 @@
 
 A token is accepted only if its `iss` names a configured issuer exactly, its header names an
 asymmetric algorithm we allow and a `kid` that issuer publishes, and its signature, `aud`, `exp`,
-`nbf` and `iat` all check out. Every failure is the same `InvalidToken` (401): the caller learns
+`nbf` and `iat` all check out; a workforce token also needs its tenant (`tid`) in WORKFORCE_TENANTS. Every failure is the same `InvalidToken` (401): the caller learns
 nothing about which check failed, the log records the reason without the token.
 """
 from __future__ import annotations
@@ -46,6 +46,9 @@ class TrustedIssuer:
     key_for_kid: KeyLookup
     role_mode: Literal["patient", "roles_claim"]
     email_verified_by_issuer: bool = False
+    # The Entra tenants (`tid`) whose tokens are accepted; None: the issuer has no tenants (patients,
+    # the local issuer). An empty set accepts nothing: an unconfigured list fails closed.
+    tenants: frozenset[str] | None = None
 
 
 def jwks_key_lookup(jwks_uri: str) -> KeyLookup:
@@ -102,6 +105,11 @@ class TokenValidator:
 
 
 def _principal(trusted: TrustedIssuer, claims: dict[str, Any]) -> Principal:
+    if trusted.tenants is not None and str(claims.get("tid", "")).lower() not in trusted.tenants:
+        # A multi-tenant app registration (or an issuer URL shared by tenants) must not let every
+        # tenant's users in: only the trusts this service is configured for.
+        log.info("token refused: tenant not configured")
+        raise InvalidToken()
     if trusted.role_mode == "patient":
         roles = frozenset({PATIENT})
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictInt, field_validator
 
 from shared_code.domain.body_sites import BODY_SITES
 from shared_code.api_schemas import Request, Response
@@ -37,9 +37,20 @@ class FolderIn(Request):
 
 class FolderPatch(Request):
     """JSON merge patch: only the fields sent change; `null` clears an optional field."""
-    label: str | None = Field(None, min_length=1, max_length=100)
+    label: str = Field(None, min_length=1, max_length=100)  # not nullable: a folder keeps a label
     bodySite: BodySiteIn | None = None
     condition: str | None = Field(None, max_length=200)
+
+
+class ReminderIn(Request):
+    # Strict: "7" or true is a 422, not a reminder every 7 days or every day.
+    everyDays: StrictInt = Field(ge=1, le=365, examples=[14], description="Remind me this many days after my latest photo.")
+
+
+class Reminder(Response):
+    everyDays: int
+    nextDueAt: datetime = Field(description="The latest photo's takenAt (or upload time), or when the reminder "
+                                            "was set, + everyDays. Not sent between 21:00 and 08:00 UK time.")
 
 
 class Folder(Response):
@@ -49,5 +60,6 @@ class Folder(Response):
     condition: str | None = None
     imageCount: int = 0
     templateImageId: str | None = None
+    reminder: Reminder | None = None
     createdAt: datetime
     updatedAt: datetime

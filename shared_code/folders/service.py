@@ -1,5 +1,8 @@
 """Folders: one per skin problem, owned by one patient, listed newest first.
 
+A folder's photo reminder is set (from the latest photo, or from now) and removed here; reminders.py
+is the timer that tells the patient, repository.py keeps its index entry.
+
 Deleting a folder runs its cascades first (the container passes them: its shares are revoked, then
 its images destroyed), then removes the folder itself."""
 from __future__ import annotations
@@ -7,10 +10,10 @@ from __future__ import annotations
 from typing import Callable
 
 from shared_code.clock import Clock, iso
-from shared_code.errors import InvalidField, StaleVersion
+from shared_code.errors import FolderNotFound, InvalidField, StaleVersion
 from shared_code.folders.records import BodySiteRecord, FolderRecord
 from shared_code.folders.repository import FolderRepository
-from shared_code.folders.schemas import BodySiteIn, FolderIn, FolderPatch
+from shared_code.folders.schemas import BodySiteIn, FolderIn, FolderPatch, ReminderIn
 from shared_code.ids import new_id
 
 FolderCascade = Callable[[str, str], None]  # (patient_id, folder_id)
@@ -59,3 +62,19 @@ class FolderService:
         for cascade in self._on_delete:
             cascade(patient_id, folder_id)
         self._folders.delete(patient_id, folder_id)
+
+    # Retried on a lost race: an upload finishing in the same folder is normal, not the caller's conflict.
+    def set_reminder(self, patient_id: str, folder_id: str, data: ReminderIn) -> FolderRecord:
+        now = iso(self._clock.now())
+        folder = self._folders.update(patient_id, folder_id, lambda f: f.with_reminder(data.everyDays, now))
+        if folder is None:
+            raise FolderNotFound(folder_id)
+        return folder
+
+    def remove_reminder(self, patient_id: str, folder_id: str) -> None:
+        now = iso(self._clock.now())
+        folder = self._folders.update(patient_id, folder_id,
+                                      lambda f: f.with_reminder(None, now) if f.reminder is not None else f)
+        if folder is None:
+            raise FolderNotFound(folder_id)
+        self._folders.reminders.remove(folder_id)

@@ -27,25 +27,45 @@ def _container(request: Request) -> "Container":
     return request.app.state.container.get()
 
 
-def optional_principal(request: Request,
-                       credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal | None:
-    if credentials is None:
-        if request.headers.get("authorization"):
-            raise Problem(401, "invalid-token", "Invalid token", "The Authorization header must be 'Bearer <token>'.",
-                          headers=_UNAUTHENTICATED)
+_UNSET = object()
+
+
+def authenticate(request: Request, *, required: bool = False) -> Principal | None:
+    """The caller of `request` from its `Authorization: Bearer` header, validated once per request.
+    A header that is present but not a valid bearer token is 401; no header is None (401 when
+    `required`)."""
+    found = getattr(request.state, "principal", _UNSET)
+    if found is _UNSET:
+        found = request.state.principal = _validated(request)
+    if found is None and required:
+        raise Problem(401, detail="Send 'Authorization: Bearer <token>'.", headers={"WWW-Authenticate": "Bearer"})
+    return found
+
+
+def _validated(request: Request) -> Principal | None:
+    header = request.headers.get("authorization")
+    if not header:
         return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Problem(401, "invalid-token", "Invalid token", "The Authorization header must be 'Bearer <token>'.",
+                      headers=_UNAUTHENTICATED)
     try:
-        return _container(request).tokens.validate(credentials.credentials)
+        return _container(request).tokens.validate(token)
     except InvalidToken:
         raise Problem(401, "invalid-token", "Invalid token",
                       "The bearer token is not valid (signature, issuer, audience or lifetime).",
                       headers=_UNAUTHENTICATED) from None
 
 
-def principal(p: Principal | None = Depends(optional_principal)) -> Principal:
-    if p is None:
-        raise Problem(401, detail="Send 'Authorization: Bearer <token>'.", headers={"WWW-Authenticate": "Bearer"})
-    return p
+def optional_principal(request: Request,
+                       credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal | None:
+    # `credentials` declares the bearer scheme in the OpenAPI document; the header is read by `authenticate`.
+    return authenticate(request)
+
+
+def principal(request: Request, p: Principal | None = Depends(optional_principal)) -> Principal:
+    return authenticate(request, required=True)
 
 
 def _role(role: str):
@@ -72,4 +92,6 @@ class PatientCaller:
 def patient_with_account(request: Request, p: Principal = Depends(require_patient)) -> PatientCaller:
     """A patient whose account exists and is not being erased (else AccountNotFound)."""
     pid = p.patient_id
-    return PatientCaller(p, pid, _container(request).accounts.require(pid))
+    container = _container(request)
+    # Used today: retention's inactivity clock restarts (one write a day at most).
+    return PatientCaller(p, pid, container.account_activity.seen(container.accounts.require(pid)))

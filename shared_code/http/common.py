@@ -18,6 +18,9 @@ def require_json(request: Request) -> None:
 
 class PageParams:
     def __init__(self, limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page (1-200)."),
-                 continuation: str | None = Query(None, max_length=4096, description="From the previous page.")):
+                 continuation: str | None = Query(
+                     None, max_length=4096,
+                     description="Opaque: the `continuation` of the previous page, passed back unchanged. Any other "
+                                 "value is 400 invalid-continuation.")):
         self.limit = limit
         self.continuation = continuation

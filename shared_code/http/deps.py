@@ -24,6 +24,7 @@ from shared_code.images.edits import ImageEdits
 from shared_code.images.incoming import IncomingUploads
 from shared_code.images.ingest import ImageIngest
 from shared_code.images.reads import ImageReads
+from shared_code.retention.service import AccountActivity
 from shared_code.sharing.audit import AuditLog
 from shared_code.sharing.clinician import ClinicianService
 from shared_code.sharing.clinics import ClinicService
@@ -133,3 +134,12 @@ Grants = Annotated[GrantService, Depends(_grants)]
 Comments = Annotated[CommentService, Depends(_comments)]
 Audit = Annotated[AuditLog, Depends(_audit)]
 ClinicianViews = Annotated[ClinicianService, Depends(_clinician_views)]
+
+# --- retention ---
+
+
+def _account_activity(request: Request) -> AccountActivity:
+    return get_container(request).account_activity
+
+
+Activity = Annotated[AccountActivity, Depends(_account_activity)]

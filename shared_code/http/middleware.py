@@ -12,11 +12,17 @@ import time
 import uuid
 
 from shared_code.http.problems import MEDIA_TYPE, problem_body
-from shared_code.observability import request_id
+from shared_code.observability import request_id, request_peer
 
 log = logging.getLogger("telederm.access")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _unrouted(path: str) -> str:
+    """What an unmatched path may show in a log: its first two segments (`/api/local-uploads/…`)."""
+    head = "/".join(path.split("/")[:3])
+    return head + "/…" if len(head) < len(path) else head
 
 
 async def _send_problem(send, status: int, slug: str, title: str, detail: str, rid: str) -> None:
@@ -41,6 +47,9 @@ class RequestContextMiddleware:
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         token = request_id.set(rid)
+        forwarded = headers.get(b"x-forwarded-for")
+        peer_token = request_peer.set(((scope.get("client") or (None,))[0],
+                                       forwarded.decode("latin-1") if forwarded is not None else None))
         started = time.perf_counter()
         status_holder = {"status": 500}
         limit = self.limit_for(scope["path"], scope["method"])
@@ -81,11 +90,14 @@ class RequestContextMiddleware:
             await self.app(scope, limited_receive, send_with_id)
         finally:
             route = scope.get("route")
-            # The route template, never the raw path's query string (it may carry a note or a code).
+            # The route template, never the raw path: its query string may carry a note or a code, and
+            # a path refused before routing (413, 404) may carry a token (a local upload URL's).
             log.info("request", extra={
                 "event": "http.request", "method": scope["method"],
-                "route": getattr(route, "path", None) or scope["path"],
+                "route": getattr(route, "path", None) or _unrouted(scope["path"]),
                 "status": status_holder["status"],
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             })
             request_id.reset(token)
+            request_peer.reset(peer_token)
+

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from shared_code import errors as e
+from shared_code.http.allow import allowed_methods
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ PROBLEMS: dict[type[e.DomainError], ProblemType] = {
     e.RateLimited: ProblemType(429),
     e.KeyServiceUnavailable: ProblemType(503, "key-service-unavailable", "Key service unavailable"),
     e.Busy: ProblemType(503),
+    e.StorageFull: ProblemType(507, "storage-full", "Storage full"),
+    e.StorageUnavailable: ProblemType(503, "storage-unavailable", "Storage unavailable"),
     e.ImageIntegrityError: ProblemType(500, "image-integrity", "Image failed its integrity check"),
     # The families, for a subclass that has no row of its own.
     e.NotFoundError: ProblemType(404),
@@ -133,9 +136,14 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def malformed_json() -> Problem:
+    """A body that is not JSON (bad syntax or not UTF-8): one problem type for both."""
+    return Problem(400, "malformed-json", "Malformed JSON", "The request body is not valid JSON.")
+
+
 def validation_problem(errors: list[dict[str, Any]]) -> Problem:
     if any(e.get("type") == "json_invalid" for e in errors):
-        return Problem(400, "malformed-json", "Malformed JSON", "The request body is not valid JSON.")
+        return malformed_json()
     fields = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in errors]
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return Problem(422, detail=detail, errors=fields)
@@ -153,18 +161,20 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found", "Method Not Allowed") else None
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and detail is None:
             detail = "No such resource."
-        problem = Problem(exc.status_code, detail=detail, headers=dict(exc.headers or {}))
+        if exc.status_code == 405:
+            # The router names only the first route that matched the path; a path may have several.
+            allowed = allowed_methods(request.app, request.url.path) or headers.get("Allow", "").split(", ")
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not allowed here; this resource allows {headers['Allow']}."
+        problem = Problem(exc.status_code, detail=detail, headers=headers)
         return problem_response(problem, request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
         return problem_response(validation_problem(list(exc.errors())), request)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
-        # The log keeps the exception type and where; the client gets nothing of it.
-        log.error("unhandled error", exc_info=exc)
-        return problem_response(Problem(500, detail="Something went wrong. Quote the request id if you report it."),
-                                request)
+    # An exception no handler knows is answered by middleware.UnhandledErrors (logged once, and the
+    # connection stays usable): an `Exception` handler here would make Starlette re-raise it.

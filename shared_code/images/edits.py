@@ -38,15 +38,20 @@ class ImageEdits:
 
     def delete(self, patient_id: str, image_id: str, *, update_folder: bool = True) -> None:
         image = self._images.get(patient_id, image_id)
+        self.destroy(patient_id, image)
+        if update_folder and image.ready:
+            self._folders.update(patient_id, image.folder_id, lambda folder: folder.with_image_removed(
+                image_id, lambda: self._images.first_ready(patient_id, image.folder_id)))
+
+    def destroy(self, patient_id: str, image: ImageRecord) -> None:
+        """The key first (the record rewritten without its DEK), then the objects, the bytes still
+        waiting in `incoming` and their index entry, then the record."""
         self._images.upsert(patient_id, image.but(status=ImageStatus.DELETING, wrapped_dek=None))
         self._objects.delete(image)
         if image.upload_blob:
             self._blobs.delete(INCOMING_CONTAINER, image.upload_blob)
             self._pending.remove(image.upload_blob)
-        self._images.delete(patient_id, image_id)
-        if update_folder and image.ready:
-            self._folders.update(patient_id, image.folder_id, lambda folder: folder.with_image_removed(
-                image_id, lambda: self._images.first_ready(patient_id, image.folder_id)))
+        self._images.delete(patient_id, image.id)
 
     def delete_folder_images(self, patient_id: str, folder_id: str) -> None:
         """The folder cascade: every image of a folder that is going (the folder keeps no count)."""
@@ -55,8 +60,10 @@ class ImageEdits:
                 self.delete(patient_id, image.id, update_folder=False)
 
     def delete_patient_blobs(self, patient_id: str) -> None:
-        """An erasure step: every stored and waiting blob of the patient."""
+        """An erasure step: every stored and waiting blob of the patient, and the pending-upload
+        index entries that name the patient (the index is outside the patient's partition)."""
         self._objects.delete_patient(patient_id)
+        self._pending.remove_patient(patient_id)
 
     def template(self, patient_id: str, folder_id: str) -> ImageRecord | None:
         """The folder's overlay template: by default its first ready image; None if none (or gone)."""

@@ -7,9 +7,10 @@ import logging
 from datetime import datetime, timedelta
 
 from shared_code.clock import Clock, iso
-from shared_code.errors import UploadRejected
+from shared_code.errors import FolderNotFound, UploadRejected
 from shared_code.folders.repository import FolderRepository
 from shared_code.ids import new_id
+from shared_code.images.edits import ImageEdits
 from shared_code.images.objects import ImageObjects
 from shared_code.images.records import ImageRecord, ImageStatus, View
 from shared_code.images.repository import ImageRepository, PendingUploads
@@ -22,16 +23,19 @@ log = logging.getLogger(__name__)
 
 def process(data: bytes, taken_at: datetime | None, settings: Settings) -> ProcessedImage:
     """Decode, sanitise and measure an upload (raises imaging.ImageRejected)."""
-    return process_image(data, max_bytes=settings.max_upload_bytes, client_taken_at=taken_at)
+    return process_image(data, max_bytes=settings.max_upload_bytes,
+                         max_decoded_bytes=settings.image_decode_budget_bytes, client_taken_at=taken_at)
 
 
 class ImageIngest:
     def __init__(self, images: ImageRepository, pending: PendingUploads, objects: ImageObjects,
-                 folders: FolderRepository, upload_urls: UploadUrls, clock: Clock, settings: Settings):
+                 folders: FolderRepository, edits: ImageEdits, upload_urls: UploadUrls, clock: Clock,
+                 settings: Settings):
         self._images = images
         self._pending = pending
         self._objects = objects
         self._folders = folders
+        self._edits = edits
         self._upload_urls = upload_urls
         self._clock = clock
         self._settings = settings
@@ -49,7 +53,13 @@ class ImageIngest:
                             uploaded_at=iso(self._clock.now()), note=note, view=View(view) if view else None,
                             client_taken_at=iso(taken_at) if taken_at else None)
         image = self._images.create(patient_id, self._objects.store(patient_id, image, processed))
-        self._folders.update(patient_id, folder_id, lambda folder: folder.with_image_ready(image_id))
+        counted = self._folders.update(
+            patient_id, folder_id, lambda folder: folder.with_image_ready(image_id, image.taken_at or image.uploaded_at))
+        if counted is None:
+            # The folder was deleted while these bytes were processed: its cascade has passed, so the
+            # image is destroyed here, never left readable in a folder that no longer exists.
+            self._edits.destroy(patient_id, image)
+            raise FolderNotFound(folder_id)
         log.info("image stored", extra={"event": "image.ready"})
         return image
 

@@ -59,6 +59,7 @@ class ImageRecord(Record):
     processing_etag: str | None = None
     processed_etag: str | None = None
     claimed_at: str | None = None
+    claimed_by: str | None = None  # the worker holding the claim (host:pid:start), to tell a dead one
     events: list[str] = []
 
     @property

@@ -99,6 +99,13 @@ class PendingUploads:
         except NotFound:
             pass
 
+    def remove_patient(self, patient_id: str) -> int:
+        """Erasure: drops every entry of the patient's uploads; returns how many."""
+        mine = [entry.blob for entry in self.oldest_first() if entry.blob.startswith(f"{patient_id}/")]
+        for blob_name in mine:
+            self.remove(blob_name)
+        return len(mine)
+
     def oldest_first(self) -> Iterator[PendingUpload]:
         """Every waiting upload, oldest first, page by page."""
         query = Query(PENDING_UPLOADS, order_by="startedAt", limit=paging.MAX_LIMIT)

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from shared_code.api_schemas import Request, Response
+from shared_code.api_schemas import Request, Response, Timestamp
 
 View = Literal["distant", "close_up", "dermoscopic"]
 
@@ -41,7 +41,8 @@ def _aware_past(value: datetime | None) -> datetime | None:
 
 
 # When the photograph was taken: RFC 3339 with a zone, not in the future.
-TakenAt = Annotated[datetime | None, AfterValidator(_aware_past)]
+TakenAt = Annotated[Timestamp | None, AfterValidator(_aware_past),
+                    Field(description="RFC 3339 with an offset, after 1990 and not in the future.")]
 Note = Annotated[str | None, Field(max_length=1000)]
 
 

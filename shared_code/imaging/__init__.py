@@ -2,10 +2,11 @@
 pixels, record size/hash/time, and make a thumbnail. In memory only: plaintext images never touch
 disk. See `process` for the flow and `heic` for why HEIC is stored as JPEG."""
 from .errors import ImageRejected, Reason
-from .process import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ProcessedImage, process_image
+from .process import DEFAULT_MAX_BYTES, DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_PIXELS, ProcessedImage, process_image
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_DECODED_BYTES",
     "DEFAULT_MAX_PIXELS",
     "ImageRejected",
     "ProcessedImage",

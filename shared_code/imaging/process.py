@@ -13,7 +13,10 @@ Order of work, and why:
   4. HEIC is transcoded to JPEG (reasons in `heic`).
 
 Decompression bombs: the pixel limit is checked against the container's declared size before
-decoding. The limit is never above Pillow's own MAX_IMAGE_PIXELS, so Pillow's
+decoding, and so is the memory budget: the bytes the decoded bitmap will occupy (width x height x
+bytes per pixel of the mode the decoder will produce, after draft scaling for JPEG; see
+`thumbnail.decoded_bytes`), so a small file of many deep pixels (a 16-bit 7000x7000 PNG) is refused
+without allocating them. The limit is never above Pillow's own MAX_IMAGE_PIXELS, so Pillow's
 DecompressionBombWarning cannot fire for anything we decode; we refuse first. (Turning that warning
 into an error with warnings.catch_warnings() would mutate process-wide filter state, which is not
 thread-safe: the Functions worker runs sync handlers on a thread pool.) DecompressionBombError is
@@ -37,6 +40,10 @@ from .errors import ImageRejected, Reason
 
 DEFAULT_MAX_PIXELS = 50_000_000      # 48 MP phone sensors fit; a 50000x50000 "PNG" does not
 DEFAULT_MAX_BYTES = 40 * 1024 * 1024  # the upload limit; memory use is measured against this
+# Bitmap bytes one upload may decode to (see thumbnail.decoded_bytes). Fits a 24 MP HEIC (73 MB of
+# RGB), a 12 MP RGBA PNG (49 MB) and any JPEG up to the pixel limit (draft decoding: a 48 MP photo is
+# ~2 MB); refuses a 7000x7000 16-bit greyscale PNG (98 MB from a 100 KB file).
+DEFAULT_MAX_DECODED_BYTES = 80 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ def process_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     client_taken_at: datetime | None = None,
     exif_naive_tz: tzinfo = timezone.utc,
 ) -> ProcessedImage:
@@ -84,13 +92,13 @@ def process_image(
         data = bytes(data)
 
     kind = sniff.detect(data)
-    limit = _pixel_limit(max_pixels)
+    limits = _Limits(_pixel_limit(max_pixels), max_decoded_bytes)
     if kind == sniff.JPEG:
-        result = _jpeg(data, limit, exif_naive_tz)
+        result = _jpeg(data, limits, exif_naive_tz)
     elif kind == sniff.PNG:
-        result = _png(data, limit, exif_naive_tz)
+        result = _png(data, limits, exif_naive_tz)
     elif kind == sniff.HEIC:
-        result = _heic(data, limit, exif_naive_tz)
+        result = _heic(data, limits, exif_naive_tz)
     else:
         raise ImageRejected(Reason.UNSUPPORTED_TYPE, "not a JPEG, PNG or HEIC image")
 
@@ -108,6 +116,18 @@ def process_image(
         thumbnail_height=thumb_height,
         source_content_type=kind,
     )
+
+
+@dataclass(frozen=True)
+class _Limits:
+    pixels: int          # declared by the container: bounds the work of decoding
+    decoded_bytes: int   # bitmap bytes decoding will allocate: bounds the memory
+
+
+def _check_budget(size: tuple[int, int], mode: str, needed: int, budget: int) -> None:
+    if needed > budget:
+        raise ImageRejected(Reason.TOO_MANY_PIXELS,
+                            f"{size[0]}x{size[1]} {mode} decodes to {needed} bytes, over the {budget}-byte budget")
 
 
 def _pixel_limit(max_pixels: int) -> int:
@@ -151,39 +171,45 @@ def _open(stored: bytes, fmt: str, size: tuple[int, int]) -> Image.Image:
     return img
 
 
-def _jpeg(data: bytes, limit: int, naive_tz: tzinfo) -> _Result:
+def _jpeg(data: bytes, limits: _Limits, naive_tz: tzinfo) -> _Result:
     layout = jpeg_segments.parse(data)
-    _check_pixels(layout.width, layout.height, limit)
+    _check_pixels(layout.width, layout.height, limits.pixels)
     facts = exif.read(layout.exif, naive_tz=naive_tz)
     app1 = exif.orientation_app1(facts.orientation) if facts.orientation != 1 else None
     stored = jpeg_segments.rebuild(data, layout, app1)
     with _decoding("JPEG"):
         img = _open(stored, "JPEG", (layout.width, layout.height))
-        img.draft("RGB", thumbnail.draft_size(*img.size))
+        img.draft("RGB", thumbnail.draft_size(*img.size))  # from here img.size is the reduced size
+        _check_budget(img.size, img.mode, thumbnail.decoded_bytes(img), limits.decoded_bytes)
         img.load()  # decodes every scan; raises on truncation or broken structure
         thumb = thumbnail.make(img, img.info.get("icc_profile"))
     width, height = _displayed(layout.width, layout.height, facts.orientation)
     return _Result(sniff.JPEG, stored, width, height, facts, thumb)
 
 
-def _png(data: bytes, limit: int, naive_tz: tzinfo) -> _Result:
+def _png(data: bytes, limits: _Limits, naive_tz: tzinfo) -> _Result:
     layout = png_chunks.parse(data)
-    _check_pixels(layout.width, layout.height, limit)
+    _check_pixels(layout.width, layout.height, limits.pixels)
     facts = exif.read(layout.exif, naive_tz=naive_tz)
     tiff = exif.orientation_tiff(facts.orientation) if facts.orientation != 1 else None
     stored = png_chunks.rebuild(data, layout, tiff)
     with _decoding("PNG"):
         img = _open(stored, "PNG", (layout.width, layout.height))
-        img.load()  # full decode: PNG has no reduced mode. Memory <= limit x 4 bytes (RGBA).
+        # The mode (from IHDR's colour type and bit depth) is known before any pixel is decoded.
+        _check_budget(img.size, img.mode, thumbnail.decoded_bytes(img), limits.decoded_bytes)
+        img.load()  # full decode: PNG has no reduced mode
         thumb = thumbnail.make(img, img.info.get("icc_profile"))
     width, height = _displayed(layout.width, layout.height, facts.orientation)
     return _Result(sniff.PNG, stored, width, height, facts, thumb)
 
 
-def _heic(data: bytes, limit: int, naive_tz: tzinfo) -> _Result:
+def _heic(data: bytes, limits: _Limits, naive_tz: tzinfo) -> _Result:
     with _decoding("HEIC"):
         heif = heic.open_file(data)
-        _check_pixels(*heif.size, limit)
+        _check_pixels(*heif.size, limits.pixels)
+        # libheif's buffer in heif.mode, then one Pillow copy (freed with `heif` below): no reduced decode.
+        _check_budget(heif.size, heif.mode, heif.size[0] * heif.size[1] * thumbnail.pixel_bytes(heif.mode),
+                      limits.decoded_bytes)
         info = heif.info
         facts = exif.read(info.get("exif"), naive_tz=naive_tz)
         icc = info.get("icc_profile")

@@ -14,6 +14,10 @@ personal and a changed e-mail address is honoured.
 | upload.rejected       | patientId, imageId, reason             | patient account `email` if preferences.uploadRejected|
 | member.added          | clinicId, memberId                     | member doc `email` (clinics/<clinicId>/<memberId>)   |
 | subscription.ending   | clinicId, endsAt                       | every member with role clinic_admin                  |
+| reminder.due          | patientId, folderId                    | patient account `email` if preferences.reminders and the folder is there |
+| account.inactive      | patientId, eraseAfter                  | patient account `email` (a notice before erasure: no preference) |
+
+Every patient recipient also needs `emailVerified` on the account (accounts/service.py says why).
 """
 from __future__ import annotations
 
@@ -28,8 +32,10 @@ GRANT_EXPIRED = "grant.expired"
 UPLOAD_REJECTED = "upload.rejected"
 MEMBER_ADDED = "member.added"
 SUBSCRIPTION_ENDING = "subscription.ending"
+REMINDER_DUE = "reminder.due"
+ACCOUNT_INACTIVE = "account.inactive"
 EVENT_KINDS = (SHARE_CREATED, COMMENT_CREATED, GRANT_EXPIRING, GRANT_EXPIRED, UPLOAD_REJECTED, MEMBER_ADDED,
-               SUBSCRIPTION_ENDING)
+               SUBSCRIPTION_ENDING, REMINDER_DUE, ACCOUNT_INACTIVE)
 
 # The data each kind carries (the table above): ids and codes only, never anything personal.
 EVENT_DATA: dict[str, frozenset[str]] = {
@@ -40,6 +46,8 @@ EVENT_DATA: dict[str, frozenset[str]] = {
     UPLOAD_REJECTED: frozenset({"patientId", "imageId", "reason"}),
     MEMBER_ADDED: frozenset({"clinicId", "memberId"}),
     SUBSCRIPTION_ENDING: frozenset({"clinicId", "endsAt"}),
+    REMINDER_DUE: frozenset({"patientId", "folderId"}),
+    ACCOUNT_INACTIVE: frozenset({"patientId", "eraseAfter"}),
 }
 assert set(EVENT_DATA) == set(EVENT_KINDS)
 

@@ -17,6 +17,11 @@ the claim and marking it sent cannot make a duplicate delivery drop the notifica
 message comes back, and after CLAIM_STALE_AFTER (the Functions timeout, so never while the first
 sender can still be running) a delivery takes over.
 
+Rejection mails are limited: a patient gets at most UPLOAD_REJECTED_MAILS_PER_DAY `upload.rejected`
+mails a UTC day (a phone retrying a broken file must not flood an inbox, nor be a way to mail an
+address over and over). `DailyQuota` keeps one slot document per mail (`directory` / `mail-quota`),
+each naming the dedupe record that took it, so a redelivery finds its own slot, never a second one.
+
 No recipient (recipients.py: no e-mail, preference off, account erased or being erased, document
 gone): ack without sending. Logs name the kind, ids and outcome only: never an address, a name or a body.
 """
@@ -29,14 +34,18 @@ from typing import Any
 
 from shared_code.clock import Clock
 from shared_code.notifications import rendering
-from shared_code.notifications.contract import SUBSCRIPTION_ENDING, validate_event
+from shared_code.notifications.contract import SUBSCRIPTION_ENDING, UPLOAD_REJECTED, validate_event
 from shared_code.notifications.recipients import MalformedNotification, Recipient, Recipients
 from shared_code.notifications.sent import SENT_PARTITION, NotificationInFlight, SentRecords, record_id
 from shared_code.ports.documents import DocumentStore
+from shared_code.ports.errors import Conflict, NotFound
 from shared_code.ports.mail import Email, MailSender, PermanentMailError, TransientMailError
-from shared_code.settings import Settings
+from shared_code.settings import DIRECTORY, Settings
 
 log = logging.getLogger(__name__)
+
+QUOTA_PARTITION = "mail-quota"
+QUOTA_TTL_SECONDS = 2 * 24 * 3600  # a slot matters for its day only
 
 __all__ = ["SENT_PARTITION", "MalformedNotification", "NotificationDispatcher", "NotificationInFlight", "Outcome",
            "handle_notification"]
@@ -53,8 +62,9 @@ class NotificationDispatcher:
     def __init__(self, documents: DocumentStore, mail: MailSender | None, settings: Settings,
                  clock: Clock | None = None):
         self._mail = mail
-        self._recipients = Recipients(documents, settings.portal_base_url)
+        self._recipients = Recipients(documents, settings.portal_base_url, settings.app_link_base_url)
         self._sent = SentRecords(documents, clock or Clock())
+        self._rejection_quota = DailyQuota(documents, clock or Clock(), settings.upload_rejected_mails_per_day)
 
     # --- the handler ---
     def handle(self, body: str, dequeue_count: int = 1) -> Outcome:
@@ -69,6 +79,11 @@ class NotificationDispatcher:
         for recipient in recipients:
             # One record per recipient where a kind has several (each admin is told once).
             record = record_id(dedupe_key, recipient.ref if kind == SUBSCRIPTION_ENDING else None)
+            if kind == UPLOAD_REJECTED and not self._rejection_quota.take(kind, recipient.ref, record):
+                log.info("notification skipped: kind=%s event=%s to=%s reason=daily-limit attempt=%d",
+                         kind, event_id, recipient.ref, dequeue_count)
+                outcome.skipped.append(recipient.ref)
+                continue
             self._deliver(kind, event_id, record, recipient, dequeue_count, outcome)
         return outcome
 
@@ -101,6 +116,33 @@ class NotificationDispatcher:
         self._sent.mark(claim, "sent")
         log.info("notification sent: kind=%s event=%s to=%s attempt=%d", kind, event_id, recipient.ref, attempt)
         outcome.sent.append(recipient.ref)
+
+
+class DailyQuota:
+    """At most `limit` mails of a kind to one recipient per UTC day."""
+
+    def __init__(self, documents: DocumentStore, clock: Clock, limit: int):
+        self._documents = documents
+        self._clock = clock
+        self._limit = limit
+
+    def take(self, kind: str, ref: str, record: str) -> bool:
+        """True when `record` holds (or now takes) one of the day's slots."""
+        day = self._clock.now().date().isoformat()
+        for n in range(self._limit):
+            slot = {"id": f"{kind}.{ref}.{day}.{n}", "type": "mail-quota", "record": record,
+                    "ttl": QUOTA_TTL_SECONDS}
+            try:
+                self._documents.create(DIRECTORY, QUOTA_PARTITION, slot)
+                return True
+            except Conflict:
+                pass
+            try:
+                if self._documents.read(DIRECTORY, QUOTA_PARTITION, slot["id"]).doc.get("record") == record:
+                    return True  # a redelivery of the mail that took this slot
+            except NotFound:
+                continue
+        return False
 
 
 def handle_notification(container_like: Any, body: str, dequeue_count: int) -> Outcome:

@@ -39,8 +39,8 @@ SWEEP_MIN_AGE = timedelta(seconds=30)
 # A marker whose source never named its event after this long: the write never happened.
 MARKER_ABANDON_AFTER = timedelta(minutes=10)
 # Errors after which the write certainly did not happen (refused by the domain or by an ETag/exists
-# check), so the marker can go at once.
-_DEFINITELY_NOT_WRITTEN = (DomainError, StoreError, ValueError)
+# check), so the marker can go at once. (The audit trail's pending markers use the same rules.)
+DEFINITELY_NOT_WRITTEN = (DomainError, StoreError, ValueError)
 # How many event ids a source document keeps (see `record_event`).
 EVENTS_KEPT = 50
 
@@ -95,7 +95,7 @@ class DocumentOutbox:
         self._documents.create(DIRECTORY, OUTBOX_PARTITION, marker)
         try:
             result = write(event_id)
-        except _DEFINITELY_NOT_WRITTEN:
+        except DEFINITELY_NOT_WRITTEN:
             # The write was refused: no notification. (If this delete fails, the sweeper removes it.)
             self._delete_marker(event_id, quiet=True)
             raise

@@ -4,7 +4,11 @@ a changed e-mail address or preference is honoured, and the queue never holds an
 The documents are read as they are, leniently: a notification is an afterthought of the write it
 belongs to, so an absent document, a missing address or an unexpected field means "no recipient",
 never a failure. The values a template gets are ids, the clinic's name, a portal link, a date and a
-reason sentence: never a patient's name, NHS number, note or comment."""
+reason sentence: never a patient's name, NHS number, note or comment.
+
+A patient is mailed only at an address their account marks `emailVerified` (the identity provider
+verified it: accounts/service.py); a reminder only while its folder is there, linking into the app
+by the folder's id (APP_LINK_BASE_URL), never naming it."""
 from __future__ import annotations
 
 import re
@@ -16,7 +20,8 @@ from shared_code import paging
 from shared_code.clock import parse_time
 from shared_code.notifications import rendering
 from shared_code.notifications.contract import (
-    COMMENT_CREATED, GRANT_EXPIRED, GRANT_EXPIRING, MEMBER_ADDED, SHARE_CREATED, SUBSCRIPTION_ENDING, UPLOAD_REJECTED,
+    ACCOUNT_INACTIVE, COMMENT_CREATED, GRANT_EXPIRED, GRANT_EXPIRING, MEMBER_ADDED, REMINDER_DUE, SHARE_CREATED,
+    SUBSCRIPTION_ENDING, UPLOAD_REJECTED,
 )
 from shared_code.ports.documents import DocumentStore, Query
 from shared_code.ports.errors import NotFound
@@ -30,6 +35,8 @@ PATIENT_PREFERENCE = {
     GRANT_EXPIRING: "shareExpiring",
     GRANT_EXPIRED: "shareExpiring",
     UPLOAD_REJECTED: "uploadRejected",
+    REMINDER_DUE: "reminders",
+    ACCOUNT_INACTIVE: None,  # retention's notice before erasing an unused account: never switched off
 }
 _GONE = ("removed", "deleted")
 
@@ -47,9 +54,10 @@ class Recipient:
 
 
 class Recipients:
-    def __init__(self, documents: DocumentStore, portal_base_url: str):
+    def __init__(self, documents: DocumentStore, portal_base_url: str, app_link_base_url: str = ""):
         self._documents = documents
         self._portal = portal_base_url.rstrip("/")
+        self._app = app_link_base_url.rstrip("/")
 
     def of(self, kind: str, data: dict[str, str]) -> list[Recipient]:
         if kind in PATIENT_PREFERENCE:
@@ -88,12 +96,20 @@ class Recipients:
         if not account or account.get("status", "active") != "active":
             return []
         preferences = account.get("notificationPreferences") or {}
-        if preferences.get(PATIENT_PREFERENCE[kind], True) is False:
+        if PATIENT_PREFERENCE[kind] and preferences.get(PATIENT_PREFERENCE[kind], True) is False:
             return []
         address = _address(account, "email")
-        if not address:
+        if not address or account.get("emailVerified") is not True:
             return []
-        values = {"reason_sentence": rendering.rejection_sentence(data["reason"])} if kind == UPLOAD_REJECTED else {}
+        values: dict[str, str] = {}
+        if kind == UPLOAD_REJECTED:
+            values = {"reason_sentence": rendering.rejection_sentence(data["reason"])}
+        elif kind == REMINDER_DUE:
+            if not self._doc(PATIENTS, data["patientId"], data["folderId"]):
+                return []  # the folder was deleted after the reminder fell due
+            values = {"link": f"{self._app}/folders/{_q(data['folderId'])}"}
+        elif kind == ACCOUNT_INACTIVE:
+            values = {"erase_on": _date(data["eraseAfter"])}
         return [Recipient(data["patientId"], address, values)]
 
     def _doc(self, container: str, partition_key: str, id: str) -> dict[str, Any] | None:

@@ -30,7 +30,7 @@ from shared_code.sharing.comments import CommentService
 from shared_code.sharing.grant_repository import ExpiryIndex, GrantRepository
 from shared_code.sharing.grants import GrantService
 from shared_code.sharing.members import MemberService
-from shared_code.sharing.ratelimit import TokenBucketLimiter
+from shared_code.sharing.ratelimit import Limit, SharedRateLimiter
 from shared_code.sharing.repository import ClinicRepository, MemberRepository
 
 
@@ -43,9 +43,12 @@ class Sharing:
         self.grant_records = GrantRepository(documents, patients)
         self.comment_records = CommentRepository(patients)
         self.audit = AuditLog(documents, clock)
-        # Clinic-code attempts (lookups and shares), per patient.
-        self.limiter = TokenBucketLimiter(settings.clinic_code_attempts, settings.clinic_code_window_seconds)
-        self.members = MemberService(self.member_records, self.audit, clock, outbox)
+        # Clinic-code attempts (lookups and shares), per patient and per client address, across instances.
+        self.limiter = SharedRateLimiter(
+            documents, clock, Limit(settings.clinic_code_attempts, settings.clinic_code_window_seconds),
+            Limit(settings.clinic_code_address_attempts, settings.clinic_code_window_seconds),
+            settings.trust_x_forwarded_for)
+        self.members = MemberService(self.member_records, self.audit, clock, outbox, self.clinic_records)
         self.clinics = ClinicService(self.clinic_records, self.members, self.audit, clock, self.limiter)
         self.grants = GrantService(self.grant_records, ExpiryIndex(documents), folders, self.clinics, self.audit,
                                    clock, outbox)

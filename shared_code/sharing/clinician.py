@@ -1,11 +1,15 @@
 """What a clinician sees through a grant that has passed the access check (shared_code/access.py):
-the grant's detail, an image's bytes, the EPR export. Each is audited in the patient's partition
+the grant's detail, an image's bytes, the EPR export. The detail shows who the patient is only
+where the purposes include care or the record (name, date of birth, NHS number with whether it was
+traced and whether another account holds it); under teaching and/or research alone, the grant's
+pseudonym instead (records.pseudonym), as the worklist does. Each is audited in the patient's partition
 BEFORE any byte leaves (a streamed image is a read at the moment it is issued)."""
 from __future__ import annotations
 
 from typing import Any
 
 from shared_code.access import GrantAccess, ImageAccess
+from shared_code.accounts.nhs_numbers import NhsNumberIndex
 from shared_code.accounts.records import AccountRecord
 from shared_code.accounts.repository import AccountRepository
 from shared_code.auth.principal import Principal
@@ -27,7 +31,8 @@ _FOLDER_SHOWN = ("id", "label", "bodySite", "condition")  # of the folder's publ
 
 class ClinicianService:
     def __init__(self, accounts: AccountRepository, folders: FolderRepository, grants: GrantRepository,
-                 images: ImageReader, audit: AuditLog, clock: Clock):
+                 images: ImageReader, audit: AuditLog, clock: Clock, nhs_numbers: NhsNumberIndex):
+        self._nhs_numbers = nhs_numbers
         self._accounts = accounts
         self._folders = folders
         self._grants = grants
@@ -69,10 +74,20 @@ class ClinicianService:
             "grant": access.grant.public(self._clock.now()),
             "allowedOperations": [op.value for op in access.grant.allowed_operations()],
             "folder": {k: v for k, v in folder.public().items() if k in _FOLDER_SHOWN},
-            "patient": {"displayName": patient.display_name, "nhsNumber": patient.nhs_number,
-                        "dateOfBirth": patient.date_of_birth.isoformat() if patient.date_of_birth else None},
+            "patient": self._patient(access, patient),
             "images": [image.public() for image in images],
         }
+
+    def _patient(self, access: GrantAccess, patient: AccountRecord) -> dict[str, Any]:
+        """Identity only where the purposes include care or the record; else the grant's pseudonym."""
+        grant = access.grant
+        if not grant.shows_identity:
+            return {"pseudonym": grant.pseudonym}
+        number = patient.nhs_number
+        return {"displayName": patient.display_name,
+                "dateOfBirth": patient.date_of_birth.isoformat() if patient.date_of_birth else None,
+                "nhsNumber": number, "nhsNumberVerified": patient.nhs_number_verified if number else None,
+                "nhsNumberShared": self._nhs_numbers.shared(number, patient.patient_id) if number else None}
 
     def open_image(self, access: ImageAccess, variant: Variant) -> ImageStream:
         stream = self._images.open(access.patient_id, access.image, variant)

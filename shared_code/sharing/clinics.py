@@ -2,7 +2,7 @@
 
 A code resolves by one point read of its `CodeEntry`; the clinic must still name that code, so a
 rotated-away code stops working the moment the clinic record changes, even before its entry is
-deleted. The admin list reads `ClinicListing`s, a copy of the public fields in one partition, so
+marked retired. A retired entry is kept for good, so no clinic (new or rotating) can take the code. The admin list reads `ClinicListing`s, a copy of the public fields in one partition, so
 it is a single-partition query instead of a cross-partition scan. The notifications dispatcher
 reads `notificationEmail` and `name` from the clinic record."""
 from __future__ import annotations
@@ -14,13 +14,15 @@ from shared_code.auth.principal import Principal
 from shared_code.clock import Clock, iso
 from shared_code.errors import Busy, ClinicCodeNotFound, ClinicCodeTaken, ClinicNotFound, EditConflict, InvalidField
 from shared_code.ids import new_id
+from shared_code.notifications.contract import SourceRef
 from shared_code.ports.errors import PreconditionFailed
+from shared_code.settings import CLINICS
 from shared_code.sharing import codes
 from shared_code.sharing.audit import AuditLog, actor_of, clinic_partition
 from shared_code.sharing.members import MemberService
-from shared_code.sharing.ratelimit import TokenBucketLimiter
+from shared_code.sharing.ratelimit import SharedRateLimiter
 from shared_code.sharing.records import Clinic, CodeEntry, MemberRole
-from shared_code.sharing.repository import ClinicRepository
+from shared_code.sharing.repository import CLINIC_DOC_ID, ClinicRepository
 from shared_code.sharing.schemas import ClinicIn, ClinicPatch, MemberIn
 
 _CODE_ATTEMPTS = 5  # random codes tried when rotating before giving up (503)
@@ -31,7 +33,7 @@ _CHANGED_MEANWHILE = "The clinic changed at the same time; try again."
 
 class ClinicService:
     def __init__(self, clinics: ClinicRepository, members: MemberService, audit: AuditLog, clock: Clock,
-                 limiter: TokenBucketLimiter):
+                 limiter: SharedRateLimiter):
         self._clinics = clinics
         self._members = members
         self._audit = audit
@@ -55,14 +57,18 @@ class ClinicService:
             raise ClinicCodeTaken()
         clinic = Clinic(clinic_id=clinic_id, name=body.name, code=body.code, notification_email=body.notificationEmail,
                         subscription_ends_at=iso(body.subscriptionEndsAt), created_at=now, updated_at=now)
-        try:
-            self._clinics.create(clinic)
-        except Exception:
-            self._clinics.release_code(body.code)
-            raise
+
+        def create() -> None:
+            try:
+                self._clinics.create(clinic)
+            except Exception:
+                self._clinics.release_code(body.code)
+                raise
+
+        # The clinic and its audit entry: one step (AuditLog.with_entry).
+        self._audit.with_entry(create, clinic_partition(clinic_id), "clinic.created", actor_of(actor, "platform_admin"),
+                               written=SourceRef(CLINICS, clinic_id, CLINIC_DOC_ID), clinic=clinic.ref())
         self._clinics.save_listing(clinic)
-        self._audit.record(clinic_partition(clinic_id), "clinic.created", actor_of(actor, "platform_admin"),
-                           clinic=clinic.ref())
         self._members.add(actor, "platform_admin", clinic_id,
                           MemberIn(email=body.adminEmail, role=MemberRole.CLINIC_ADMIN.value))
         return clinic.public(self._clock.now())
@@ -92,12 +98,14 @@ class ClinicService:
 
     # --- codes ---
     def resolve_code(self, caller_key: str, code: str) -> Clinic:
-        """The subscribed clinic a code names now, rate limited per caller; ClinicCodeNotFound otherwise."""
+        """The subscribed clinic a code names now, rate limited per caller and client address;
+        ClinicCodeNotFound otherwise."""
         self.limiter.take(caller_key)
         normalised = codes.normalise(code)
         entry = self._clinics.code(normalised) if codes.is_valid(normalised) else None
         clinic = self._clinics.get(entry.clinic_id) if entry is not None else None
-        if clinic is None or clinic.code != normalised or not clinic.subscription_active(self._clock.now()):
+        if (entry is None or entry.retired_at is not None or clinic is None or clinic.code != normalised
+                or not clinic.subscription_active(self._clock.now())):
             raise ClinicCodeNotFound()
         return clinic
 
@@ -120,7 +128,7 @@ class ClinicService:
         except PreconditionFailed:
             self._clinics.release_code(new)
             raise EditConflict(_CHANGED_MEANWHILE) from None
-        self._clinics.release_code(old)
+        self._clinics.retire_code(old, now)  # never released: a retired code is never reused
         self._clinics.save_listing(clinic)
         self._audit.record(clinic_partition(clinic_id), "clinic.code_rotated", actor_of(actor, "clinician"),
                            clinic=clinic.ref())

@@ -58,12 +58,15 @@ class CommentService:
                             author_name=principal.name or principal.email or "Clinician", clinic=clinic.ref(),
                             grant_id=grant.id)
         patient_id = grant.patient_id
-        emit(self._outbox, COMMENT_CREATED, {"patientId": patient_id, "folderId": grant.folder_id, "commentId": comment.id},
-             SourceRef(PATIENTS, patient_id, comment.id),
-             lambda event_id: self._comments.create(patient_id, comment, event_id))
-        self._audit.record(patient_id, "comment.created", actor_of(principal, "clinician"), clinic=clinic.ref(),
-                           grant_id=grant.id, folder_id=grant.folder_id, image_id=body.imageId, comment_id=comment.id,
-                           purposes=grant.purposes)
+        source = SourceRef(PATIENTS, patient_id, comment.id)
+        # The comment, its notification and its audit entry: one step (outbox, AuditLog.with_entry).
+        self._audit.with_entry(
+            lambda: emit(self._outbox, COMMENT_CREATED,
+                         {"patientId": patient_id, "folderId": grant.folder_id, "commentId": comment.id}, source,
+                         lambda event_id: self._comments.create(patient_id, comment, event_id)),
+            patient_id, "comment.created", actor_of(principal, "clinician"), written=source, undo=[source],
+            clinic=clinic.ref(), grant_id=grant.id, folder_id=grant.folder_id, image_id=body.imageId,
+            comment_id=comment.id, purposes=grant.purposes)
         return comment
 
     def list(self, patient_id: str, folder_id: str, limit: int,

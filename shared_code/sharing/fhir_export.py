@@ -1,7 +1,8 @@
 """EPR export: one photograph as a FHIR R4 Bundle (`collection`), built and validated with
 `fhir.resources.R4B` (R4B's Media has the R4 shape).
 
-Entries: the Patient (NHS number identifier when the patient gave one), the clinic as Organization,
+Entries: the Patient (NHS number identifier when the patient gave one, with UK Core's NHS number
+verification status: `01` traced, `02` present but not traced), the clinic as Organization,
 the photograph as Media (R4; gone in R5) AND as DocumentReference (what R5 and most EPRs file), both
 carrying the same image inline, and the Consent the share rests on.
 
@@ -39,6 +40,12 @@ from shared_code.images.records import ImageRecord
 from shared_code.sharing.records import Clinic, Consent, Grant
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+# UK Core's NHS number verification status, on the identifier: `01` once traced against PDS, `02`
+# for a number the patient typed that nobody has traced (an EPR must not file it as verified).
+NHS_NUMBER_VERIFICATION = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus"
+NHS_NUMBER_VERIFICATION_CODES = "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland"
+VERIFIED = ("01", "Number present and verified")
+NOT_TRACED = ("02", "Number present but not traced")
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 LOINC = "http://loinc.org"
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
@@ -88,6 +95,13 @@ def body_site(site: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"coding": [{"system": SNOMED, "code": code, "display": display}], "text": display}
 
 
+def nhs_number_identifier(nhs_number: str, verified: bool) -> dict[str, Any]:
+    code, display = VERIFIED if verified else NOT_TRACED
+    status = {"coding": [{"system": NHS_NUMBER_VERIFICATION_CODES, "code": code, "display": display}]}
+    return {"extension": [{"url": NHS_NUMBER_VERIFICATION, "valueCodeableConcept": status}],
+            "system": NHS_NUMBER_SYSTEM, "value": nhs_number}
+
+
 def purposes_of_use(purposes: list[str]) -> list[dict[str, str]]:
     codings: dict[str, dict[str, str]] = {}
     for purpose in purposes:
@@ -114,7 +128,7 @@ def build_bundle(x: ExportInput) -> str:
 
     patient: dict[str, Any] = {"name": [{"text": x.patient.display_name}]}
     if x.patient.nhs_number:
-        patient["identifier"] = [{"system": NHS_NUMBER_SYSTEM, "value": x.patient.nhs_number}]
+        patient["identifier"] = [nhs_number_identifier(x.patient.nhs_number, x.patient.nhs_number_verified)]
     if x.patient.date_of_birth:
         patient["birthDate"] = x.patient.date_of_birth.isoformat()
 

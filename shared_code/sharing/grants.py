@@ -21,12 +21,12 @@ from shared_code.folders.repository import FolderRepository
 from shared_code.ids import new_id
 from shared_code.notifications.contract import SHARE_CREATED, Outbox, SourceRef
 from shared_code.ports.errors import PreconditionFailed
-from shared_code.settings import CLINICS
+from shared_code.settings import CLINICS, DIRECTORY, PATIENTS
 from shared_code.sharing.audit import AuditLog, actor_of
 from shared_code.sharing.clinics import ClinicService
 from shared_code.sharing.events import emit
-from shared_code.sharing.grant_repository import ExpiryIndex, GrantRepository
-from shared_code.sharing.records import Actor, ClinicRef, Consent, RevokeReason, Share
+from shared_code.sharing.grant_repository import EXPIRY_PARTITION, ExpiryIndex, GrantRepository
+from shared_code.sharing.records import Actor, Clinic, ClinicRef, Consent, RevokeReason, Share
 from shared_code.sharing.schemas import MAX_SHARE_DAYS, GrantStatus, ShareIn
 
 _MAX_QUERY_ROUNDS = 10  # a filtered worklist page stops after this many store pages (bounded cost)
@@ -50,9 +50,23 @@ class GrantService:
         now = self._clock.now()
         expires = iso(_expiry(now, body))
         clinic = self._clinics.resolve_code(patient_id, body.clinicCode)
-        grant_id, created = new_id("g"), iso(now)
+        grant_id, consent_id = new_id("g"), new_id("cs")
+        # The share, its consent and its audit entry are one step (AuditLog.with_entry): the clinic's
+        # copy, written last, says whether it happened; if not, every document it wrote goes.
+        return self._audit.with_entry(
+            lambda: self._create(patient_id, folder_id, body, clinic, grant_id, consent_id, now, expires),
+            patient_id, "share.created", actor_of(principal, "patient"),
+            written=SourceRef(CLINICS, clinic.clinic_id, grant_id),
+            undo=[SourceRef(PATIENTS, patient_id, consent_id), SourceRef(PATIENTS, patient_id, grant_id),
+                  SourceRef(DIRECTORY, EXPIRY_PARTITION, grant_id)],
+            clinic=clinic.ref(), grant_id=grant_id, folder_id=folder_id, purposes=body.purposes, expires_at=expires,
+            consent_version=body.consent.version)
+
+    def _create(self, patient_id: str, folder_id: str, body: ShareIn, clinic: Clinic, grant_id: str,
+                consent_id: str, now: datetime, expires: str) -> dict[str, Any]:
+        created = iso(now)
         # 1. The consent, as given: never changed afterwards.
-        consent = Consent(id=new_id("cs"), grant_id=grant_id, folder_id=folder_id, clinic_id=clinic.clinic_id,
+        consent = Consent(id=consent_id, grant_id=grant_id, folder_id=folder_id, clinic_id=clinic.clinic_id,
                           clinic_name=clinic.name, version=body.consent.version, accepted=True, purposes=body.purposes,
                           expires_at=expires, accepted_at=created)
         self._grants.create_consent(patient_id, consent)
@@ -72,9 +86,6 @@ class GrantService:
             self._grants.delete_share(patient_id, grant_id)
             self._expiry_index.remove(grant_id)
             raise
-        self._audit.record(patient_id, "share.created", actor_of(principal, "patient"), clinic=clinic.ref(),
-                           grant_id=grant_id, folder_id=folder_id, purposes=share.purposes, expires_at=expires,
-                           consent_version=body.consent.version)
         return share.public(now)
 
     def list_for_folder(self, patient_id: str, folder_id: str, limit: int,
@@ -105,7 +116,13 @@ class GrantService:
         if share.revoked_at:
             return
         now = iso(self._clock.now())
-        self._revoke_clinic_copy(share.clinic_id, share.id, reason, now)
+        # The clinic's copy ends access (every check reads it): its revocation and the audit entry are
+        # one step (AuditLog.with_entry), proven by that copy holding this revokedAt.
+        self._audit.with_entry(
+            lambda: self._revoke_clinic_copy(share.clinic_id, share.id, reason, now), patient_id, "share.revoked",
+            actor, written=SourceRef(CLINICS, share.clinic_id, share.id), written_holds=("revokedAt", now),
+            clinic=ClinicRef(id=share.clinic_id, name=share.clinic_name), grant_id=share.id, folder_id=share.folder_id,
+            reason=reason)
         try:
             self._grants.replace_share(patient_id, share.revoked_for(reason, now))
         except PreconditionFailed:
@@ -113,8 +130,6 @@ class GrantService:
             if current is not None and not current.revoked_at:
                 self._grants.replace_share(patient_id, current.revoked_for(reason, now))
         self._expiry_index.remove(share.id)  # a revoked grant is told nothing more
-        self._audit.record(patient_id, "share.revoked", actor, clinic=ClinicRef(id=share.clinic_id, name=share.clinic_name),
-                           grant_id=share.id, folder_id=share.folder_id, reason=reason)
 
     def _revoke_clinic_copy(self, clinic_id: str, grant_id: str, reason: RevokeReason, at: str) -> None:
         for _ in range(_REVOKE_ATTEMPTS):

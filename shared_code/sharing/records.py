@@ -4,7 +4,7 @@ Where each lives (container / partition / id):
 - Clinic          clinics / clinicId / `clinic`
 - ClinicListing   directory / `clinics` / clinicId          (the admin list's copy of the public fields)
 - CodeEntry       directory / `clinic-codes` / the code     (a code resolves by one point read)
-- Member          clinics / clinicId / `m_` + hash(clinic, e-mail)
+- Member          clinics / clinicId / `m_` + hash(clinic, e-mail)  (bound to an object id on first use)
 - MemberOid       clinics / clinicId / `oid_` + hash(clinic, object id)   (names the member)
 - Grant           clinics / clinicId / grantId              (the clinic's copy: every access check reads it)
 - Share           patients / patientId / grantId            (the patient's copy: their list, revocation)
@@ -51,6 +51,27 @@ PURPOSE_OPERATIONS: dict[Purpose, frozenset[Operation]] = {
     Purpose.TEACHING: frozenset({Operation.VIEW}),
     Purpose.RESEARCH: frozenset({Operation.VIEW}),
 }
+
+
+# The purposes under which a clinician learns who the patient is (name, NHS number, date of birth).
+# Teaching and research consent is to look at the photographs, not to know whose they are (GMC:
+# recordings for teaching and research are used anonymised where possible): those grants show a
+# pseudonym instead.
+IDENTIFYING_PURPOSES = frozenset({Purpose.CLINICAL_CARE, Purpose.MEDICAL_RECORD})
+
+
+def shows_identity(purposes: Iterable[str]) -> bool:
+    return any(p in IDENTIFYING_PURPOSES for p in purposes)
+
+
+def pseudonym(grant_id: str) -> str:
+    """The patient's name under one grant that does not show identity: stable for the grant, and
+    unlinkable between grants. No key is needed: the grant id is random and the clinician already
+    holds it, so the pseudonym tells them nothing the grant id does not (a keyed hash would add
+    nothing), while a fresh grant for the same patient gets an unrelated one."""
+    digest = hashlib.sha256(f"pseudonym\x00{grant_id}".encode()).digest()
+    letters = base64.b32encode(digest[:5]).decode()  # 8 characters of A-Z2-7
+    return f"Patient {letters[:4]}-{letters[4:]}"
 
 
 def allowed_operations(purposes: Iterable[str]) -> list[Operation]:
@@ -134,6 +155,10 @@ class Clinic(ClinicFacts):
     type: Literal["clinic"] = "clinic"
     # The subscriptionEndsAt value its admins have been warned about (expiry.py).
     subscription_ending_notified_for: str | None = None
+    # The clinic_admins' member ids. The last-admin rule is decided on this one document with an
+    # ETag-guarded write (members.py), so two admins removing themselves at once cannot both pass it.
+    # None on a clinic onboarded before it was kept: filled from the members on the first change.
+    admin_ids: list[str] | None = None
     events: list[str] = []
 
     def ref(self) -> ClinicRef:
@@ -154,10 +179,13 @@ class ClinicListing(ClinicFacts):
 
 
 class CodeEntry(Record):
+    """A code's directory entry. A rotated-away code keeps its entry, marked retired, for good: a code
+    once printed on a clinic's letters must never lead a patient to another clinic."""
     id: str  # the normalised code
     type: Literal["clinic-code"] = "clinic-code"
     clinic_id: str
     created_at: str
+    retired_at: str | None = None
 
 
 # --- members ---
@@ -238,6 +266,20 @@ class Grant(GrantTerms):
     """The clinic's copy, read by every access check; it names the patient whose images it opens."""
     type: Literal["grant"] = "grant"
     patient_id: str
+
+    @property
+    def shows_identity(self) -> bool:
+        return shows_identity(self.purposes)
+
+    @property
+    def pseudonym(self) -> str:
+        return pseudonym(self.id)
+
+    def public(self, now: datetime) -> dict[str, Any]:
+        """As the clinic sees it (the worklist): a grant that does not show identity names its
+        patient by the grant's pseudonym; one that does leaves identity to the grant's detail."""
+        patient = None if self.shows_identity else {"pseudonym": self.pseudonym}
+        return {**super().public(now), "patient": patient}
 
 
 class Consent(Record):

@@ -11,7 +11,7 @@ from typing import Iterator, TypeVar
 from shared_code import paging
 from shared_code.notifications.outbox import record_event
 from shared_code.ports.documents import DocumentStore, Query, Stored
-from shared_code.ports.errors import Conflict, NotFound
+from shared_code.ports.errors import Conflict, NotFound, PreconditionFailed
 from shared_code.records import Record
 from shared_code.settings import CLINICS, DIRECTORY
 from shared_code.sharing.records import (
@@ -82,7 +82,14 @@ class ClinicRepository:
             return False
         return True
 
+    def retire_code(self, code: str, at: str) -> None:
+        """Keep the entry (so no clinic can claim the code again), marked retired."""
+        entry = self.code(code)
+        if entry is not None and entry.retired_at is None:
+            self._documents.replace(DIRECTORY, CODES_PARTITION, doc_of(entry.but(retired_at=at)), if_match=entry.etag)
+
     def release_code(self, code: str) -> None:
+        """Only for a code claimed by a write that then failed: it was never in use."""
         try:
             self._documents.delete(DIRECTORY, CODES_PARTITION, code)
         except NotFound:
@@ -125,6 +132,20 @@ class MemberRepository:
     def index_object_id(self, member: Member) -> None:
         self._documents.create(CLINICS, member.clinic_id, doc_of(MemberOid(
             id=oid_index_id(member.clinic_id, member.object_id), member_id=member.id)))
+
+    def bind_object_id(self, member: Member, object_id: str) -> Member | None:
+        """Binds an unbound member to `object_id`: the index entry (upserted: only called when no live
+        member holds the object id), then the member, guarded by its etag. None when the member
+        changed meanwhile (bound by another token, or removed)."""
+        self._documents.upsert(CLINICS, member.clinic_id, doc_of(MemberOid(
+            id=oid_index_id(member.clinic_id, object_id), member_id=member.id)))
+        bound = member.but(object_id=object_id)
+        try:
+            stored = self._documents.replace(CLINICS, member.clinic_id, doc_of(bound), if_match=member.etag)
+        except (PreconditionFailed, NotFound):
+            current = self.get(member.clinic_id, member.id)
+            return current if current is not None and current.object_id == object_id else None
+        return bound.but(etag=stored.etag)
 
     def delete(self, member: Member) -> None:
         """The member first (every access check reads it), then its object-id index. NotFound if gone."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from shared_code.api_schemas import Request, Response, email_address
+from shared_code.api_schemas import EMAIL, Request, Response, Timestamp, email_address
 from shared_code.folders.schemas import BodySite
 from shared_code.sharing import codes, records
 
@@ -20,21 +20,27 @@ GrantStatus = Literal["active", "expired", "revoked"]
 MAX_SHARE_DAYS = 366
 
 
+# A clinic code's shape for the OpenAPI document; `_code` also ignores case and spaces.
+CODE = {"pattern": r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$", "minLength": 3, "maxLength": 40}
+
+
 def _code(value: str) -> str:
-    value = codes.normalise(value)
-    if not codes.is_valid(value):
+    normalised = codes.normalise(value)
+    # ASCII before upper-casing: "ß" or a dotless "ı" must not turn into letters of a valid code.
+    if not ("".join(value.split()).isascii() and codes.is_valid(normalised)):
         raise ValueError("must be 3-40 letters, digits and single hyphens, like ORG-CLINIC")
-    return value
+    return normalised
 
 
 # --- clinics (platform_admin) ---
 class ClinicIn(Request):
     name: str = Field(min_length=1, max_length=200, examples=["Newcastle Dermatology"])
-    code: str = Field(min_length=1, max_length=64, examples=["NEWCASTLE-DERM"],
+    code: str = Field(min_length=1, max_length=64, examples=["NEWCASTLE-DERM"], json_schema_extra=CODE,
                       description="Compared without regard to case or spaces; stored upper case without spaces.")
-    notificationEmail: str = Field(max_length=254, description="Where new-share notices go (never images).")
-    subscriptionEndsAt: AwareDatetime
-    adminEmail: str = Field(max_length=254, description="The clinic's first clinic_admin.")
+    notificationEmail: str = Field(max_length=254, json_schema_extra=EMAIL,
+                                   description="Where new-share notices go (never images).")
+    subscriptionEndsAt: Timestamp
+    adminEmail: str = Field(max_length=254, json_schema_extra=EMAIL, description="The clinic's first clinic_admin.")
 
     _code = field_validator("code")(classmethod(lambda cls, v: _code(v)))
     _emails = field_validator("notificationEmail", "adminEmail")(classmethod(lambda cls, v: email_address(v)))
@@ -42,9 +48,10 @@ class ClinicIn(Request):
 
 class ClinicPatch(Request):
     """JSON merge patch: only the fields sent change; none of them may be null."""
-    name: str | None = Field(None, min_length=1, max_length=200)
-    notificationEmail: str | None = Field(None, max_length=254)
-    subscriptionEndsAt: AwareDatetime | None = None
+    # Typed without None (the default only marks "not sent"): the document says null is refused.
+    name: str = Field(None, min_length=1, max_length=200)
+    notificationEmail: str = Field(None, max_length=254, json_schema_extra=EMAIL)
+    subscriptionEndsAt: Timestamp = None
 
     _email = field_validator("notificationEmail")(classmethod(lambda cls, v: email_address(v)))
 
@@ -71,10 +78,12 @@ class ClinicCode(Response):
 
 # --- members (clinic_admin) ---
 class MemberIn(Request):
-    email: str = Field(max_length=254)
+    email: str = Field(max_length=254, json_schema_extra=EMAIL)
     role: MemberRole = "clinician"
     objectId: str | None = Field(None, min_length=1, max_length=64,
-                                 description="Entra object id, if known: matched when a token carries no e-mail.")
+                                 description="Entra object id, if known. Otherwise the member is found once by the "
+                                             "token's verified e-mail and bound to the token's object id on that "
+                                             "first use; from then on only that object id is the member.")
 
     _email = field_validator("email")(classmethod(lambda cls, v: email_address(v)))
 
@@ -83,14 +92,18 @@ class Member(Response):
     id: str
     email: str
     role: MemberRole
-    objectId: str | None = None
+    objectId: str | None = Field(None, description="The Entra object id the membership is bound to (null until "
+                                                   "the member's first sign-in).")
     createdAt: datetime | None = None
 
 
 # --- shares (patient) ---
 class ConsentIn(Request):
     version: str = Field(min_length=1, max_length=50, description="The version of the consent text shown.")
-    accepted: bool = Field(description="Must be true: without the patient's consent nothing is shared.")
+    # Strict: only the JSON literal `true` is consent; lax parsing would take "true", "yes" or 1 for it.
+    accepted: StrictBool = Field(description="Must be the JSON literal true (not \"true\" nor 1): without the "
+                                             "patient's consent nothing is shared.",
+                             json_schema_extra={"enum": [True]})
 
     @field_validator("accepted")
     @classmethod
@@ -101,9 +114,18 @@ class ConsentIn(Request):
 
 
 class ShareIn(Request):
-    clinicCode: str = Field(min_length=1, max_length=64)
-    expiresAt: AwareDatetime | None = Field(None, description="Any future time up to 366 days ahead.")
-    durationDays: int | None = Field(None, ge=1, le=MAX_SHARE_DAYS)
+    # Exactly one of expiresAt and durationDays (the other absent or null).
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {"required": ["expiresAt"], "properties": {"expiresAt": {"type": "string"}, "durationDays": {"type": "null"}}},
+        {"required": ["durationDays"],
+         "properties": {"durationDays": {"type": "integer"}, "expiresAt": {"type": "null"}}}]})
+
+    clinicCode: str = Field(min_length=1, max_length=64, json_schema_extra=CODE,
+                            description="The clinic's code from its letter; case and spaces are ignored. An unknown "
+                                        "code is 404 clinic-code-not-found.")
+    expiresAt: Timestamp | None = Field(None, description="Any future time up to 366 days ahead (RFC 3339 with "
+                                                              "an offset). Give this or durationDays, not both.")
+    durationDays: int | None = Field(None, ge=1, le=MAX_SHARE_DAYS, description="Give this or expiresAt, not both.")
     purposes: list[Purpose] = Field(min_length=1, max_length=4)
     consent: ConsentIn
 
@@ -119,6 +141,11 @@ class ShareIn(Request):
         return [p for p in PURPOSES if p in value]
 
 
+class PseudonymousPatient(Response):
+    pseudonym: str = Field(description="Stands for the patient under this one grant: stable for the grant, "
+                                       "different for every other grant.", examples=["Patient KX4M-Q7ZB"])
+
+
 class Grant(Response):
     id: str
     clinicId: str
@@ -129,6 +156,10 @@ class Grant(Response):
     status: GrantStatus
     createdAt: datetime
     revokedAt: datetime | None = None
+    patient: PseudonymousPatient | None = Field(
+        None, description="Clinic side only (the worklist): for a grant whose purposes are teaching and/or research "
+                          "alone, the patient's pseudonym; null where the grant shows identity (see the grant's "
+                          "detail) and on the patient's own side.")
 
 
 class SharedFolder(Response):
@@ -139,9 +170,20 @@ class SharedFolder(Response):
 
 
 class SharedPatient(Response):
-    displayName: str
-    nhsNumber: str | None = None
+    """Who the patient is, as far as the grant's purposes allow: identity (name, date of birth, NHS
+    number and its verification) only under clinical_care or medical_record; under teaching and/or
+    research alone only `pseudonym`, every other field null."""
+    displayName: str | None = None
     dateOfBirth: str | None = None
+    nhsNumber: str | None = Field(None, description="As the patient typed it; see nhsNumberVerified.")
+    nhsNumberVerified: bool | None = Field(
+        None, description="True once the number was traced against the national demographics service (PDS) with "
+                          "this name and date of birth; false for a number typed by the patient and not (yet) traced. "
+                          "Null when there is no number.")
+    nhsNumberShared: bool | None = Field(
+        None, description="True when another account holds the same NHS number: check who this is before filing "
+                          "anything in a record. Null when there is no number.")
+    pseudonym: str | None = Field(None, description="Only for grants for teaching and/or research alone.")
 
 
 class GrantDetail(Response):
@@ -156,7 +198,9 @@ class GrantDetail(Response):
 # --- comments ---
 class CommentIn(Request):
     text: str = Field(min_length=1, max_length=2000)
-    imageId: str | None = Field(None, min_length=1, max_length=100)
+    imageId: str | None = Field(None, min_length=1, max_length=100,
+                                description="An image of this folder (a ready one, for a clinician), or null for the "
+                                            "folder; any other id is 404 image-not-found.")
 
 
 class CommentClinic(Response):

@@ -11,7 +11,7 @@ def test_folder_lifecycle(api):
     assert created.headers["location"] == f"/api/folders/{folder['id']}"
     assert folder["bodySite"] == {"system": "http://snomed.info/sct", "code": "85562004", "display": "Hand",
                                   "laterality": "left"}
-    assert folder["imageCount"] == 0 and folder["templateImageId"] is None
+    assert folder["imageCount"] == 0 and folder["templateImageId"] is None and folder["reminder"] is None
     got = api.client.get(f"/api/folders/{folder['id']}", headers=headers)
     assert got.json() == folder and got.headers["etag"]
     patched = api.client.patch(f"/api/folders/{folder['id']}", headers=headers,

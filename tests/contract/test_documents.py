@@ -1,4 +1,6 @@
 """The document store contract, run on SQLite, on azure-cosmos against cosmosdb-server, and on the fake."""
+import base64
+
 import pytest
 
 from shared_code.ports.documents import Query
@@ -101,3 +103,34 @@ def test_delete_partition_removes_only_that_partition(family):
 
 def test_check_passes(family):
     family.documents.check()
+
+
+def _doctored(payload: str) -> str:
+    return base64.urlsafe_b64encode(payload.encode()).decode()
+
+
+DOCTORED = {  # shaped like the embedded adapter's [value, id] and the fake's [scope, rank, value, id]
+    "list-as-value": _doctored('[[1, 2], "d1"]'),
+    "object-as-value": _doctored('[{"a": 1}, "d1"]'),
+    "object-as-token": _doctored('{"value": 1, "id": "d1"}'),
+    "object-of-four": _doctored('{"a": 1, "b": 2, "c": 3, "d": 4}'),
+    "list-as-id": _doctored('[1, ["d1"]]'),
+    "scope-and-list": _doctored('["x", 3, [1], "d1"]'),
+    "not-base64": "%%%",
+    "not-json": _doctored("not json"),
+}
+
+
+@pytest.mark.parametrize("token", DOCTORED.values(), ids=DOCTORED.keys())
+def test_a_doctored_continuation_is_refused_as_a_value_error(family, token):
+    """The paging module turns ValueError into 400 invalid-continuation; anything else would be a 500."""
+    for i in range(3):
+        family.documents.create(C, "p1", {"id": f"d{i}", "kind": "folder", "rank": i})
+    try:
+        family.documents.query(C, Query("p1", {"kind": "folder"}, order_by="rank", limit=2, continuation=token))
+    except ValueError:
+        return
+    # Cosmos DB answers 400 to a continuation it did not issue (the adapter maps that to ValueError);
+    # cosmosdb-server instead ignores a token it cannot parse and starts from the beginning. Either
+    # way no other exception (a 500) escapes; the embedded adapter and the fake must refuse it.
+    assert family.name == "azure"

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote
 
-from tests.doubles.tls import HttpRequest, HttpResponse, HttpsServer
+from tests.doubles.tls import HttpRequest, HttpResponse, HttpsServer, ServedDouble
 
 DEFAULT_TENANT = "0d9f1ab5-0000-4000-8000-00000000c0de"
 DEFAULT_CLIENT_ID = "11111111-2222-4333-8444-555555555555"
@@ -39,7 +39,7 @@ class _Injection:
 
 
 @dataclass
-class GraphDouble:
+class GraphDouble(ServedDouble):
     tenant: str = DEFAULT_TENANT
     client_id: str = DEFAULT_CLIENT_ID
     secret: str = DEFAULT_SECRET
@@ -53,15 +53,6 @@ class GraphDouble:
     _token_faults: list[_Injection] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     server: HttpsServer | None = None
-
-    # --- lifecycle ---
-    def __enter__(self) -> "GraphDouble":
-        self.server = HttpsServer(self.handle).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        assert self.server is not None
-        self.server.stop()
 
     @property
     def url(self) -> str:

@@ -180,3 +180,20 @@ class HttpsServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class ServedDouble:
+    """A double whose `handle(request)` is served over HTTPS for the length of a `with` block."""
+
+    server: HttpsServer | None
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.server = HttpsServer(self.handle).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        assert self.server is not None
+        self.server.stop()

@@ -174,7 +174,10 @@ def _encode(key: tuple[int, Any, str], scope: str) -> str:
 
 def _decode(token: str, scope: str) -> tuple[int, Any, str]:
     try:
-        token_scope, rank, value, id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if not isinstance(decoded, list):  # an object would unpack into its keys
+            raise ValueError("not a list")
+        token_scope, rank, value, id = decoded
     except Exception as exc:  # noqa: BLE001 - any malformed token is the caller's error
         raise ValueError("malformed continuation token") from exc
     valid_value = {

@@ -7,16 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from functions.ingest_bp import process_incoming_upload
+from functions.ingest_bp import IncomingBlob, process_incoming_upload
 from tests.images.photos import phone_jpeg
 from tests.support import steps
-
-
-class _Blob:
-    """What the Functions host hands the blob trigger: a stream named `incoming/<name>`."""
-
-    def __init__(self, name):
-        self.name = name
 
 
 def _put(api, family, url, data):
@@ -42,8 +35,8 @@ def test_upload_url_then_trigger_makes_the_image_ready(family, tmp_path, monkeyp
     pid = steps.patient_id(api, headers)
     blob_name = f"{pid}/{ticket['imageId']}"
     # The Event Grid blob trigger fires (twice: duplicates are normal); locally it already ran.
-    process_incoming_upload(_Blob(f"incoming/{blob_name}"))
-    process_incoming_upload(_Blob(f"incoming/{blob_name}"))
+    process_incoming_upload(IncomingBlob(container="incoming", name=blob_name))
+    process_incoming_upload(IncomingBlob(container="incoming", name=blob_name))
     image = api.client.get(f"/api/images/{ticket['imageId']}", headers=headers).json()
     assert image["status"] == "ready"
     assert api.client.get(f"/api/folders/{folder}", headers=headers).json()["imageCount"] == 1

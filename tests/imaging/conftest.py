@@ -17,3 +17,12 @@ def large_jpeg() -> bytes:
     out = io.BytesIO()
     img.save(out, "JPEG", quality=87, subsampling=0, exif=b.identifying_exif(6))
     return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def photo_48mp() -> bytes:
+    """8000x6000 (48 MP) JPEG of a smooth gradient: what a high-resolution phone camera sends."""
+    img = b.photo((8000, 6000), noise=False)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=90)
+    return out.getvalue()

@@ -58,6 +58,14 @@ def test_heic_over_the_pixel_limit(original):
     assert err.value.reason_code == Reason.TOO_MANY_PIXELS
 
 
+def test_heic_over_the_decode_budget(original):
+    # 320x240 decodes to 8-bit RGB: 230,400 bytes; libheif has no reduced decode, so that is the figure
+    with pytest.raises(ImageRejected) as err:
+        process_image(original, max_decoded_bytes=320 * 240 * 3 - 1)
+    assert err.value.reason_code == Reason.TOO_MANY_PIXELS
+    assert process_image(original, max_decoded_bytes=320 * 240 * 3).width == 240
+
+
 @pytest.mark.parametrize("cut", [0.5, 0.99])
 def test_truncated_heic(original, cut):
     with pytest.raises(ImageRejected) as err:

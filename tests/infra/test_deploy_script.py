@@ -1,8 +1,10 @@
 """scripts/deploy.sh, run against stub `az`, `func` and `curl` that record their arguments: the
-order of the steps, the UK location, the Event Grid subscription and the smoke test, outputs read
+order of the steps, the UK location, the Event Grid subscription and the smoke test (liveness, then
+the deep check as platform_admin, the token never on a command line or in the output), outputs read
 whatever their case, Key Vault recovery, upload CORS origins and the alert mailbox."""
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -39,9 +41,56 @@ case "$(basename "$0") $*" in
           echo "${arg#@}" >"$STUB_DIR/upload-trigger-parameters.path" ;;
     esac; done ;;
   "az functionapp keys list"*) echo "system-key-123" ;;
-  "curl "*) printf '200' ;;
+  "az account get-access-token"*)
+    if [ -f "$STUB_DIR/no-token" ]; then echo "ERROR: AADSTS65001: consent required" >&2; exit 1; fi
+    cat "$STUB_DIR/token" ;;
+  "sleep "*) ;;
 esac
 """
+
+# curl: liveness answers 200; the deep check (?deep=1) answers from deep-responses.json (a list of
+# [status, body], taken in turn, the last one repeating), writes the body to --output, and records
+# the header file it was given (its text and mode).
+CURL_STUB = r"""#!/usr/bin/env python3
+import json, os, stat, sys
+from pathlib import Path
+
+args = sys.argv[1:]
+stub = Path(os.environ["STUB_DIR"])
+with open(os.environ["STUB_LOG"], "a") as log:
+    log.write("curl " + " ".join(args) + "\n")
+url = args[-1]
+if "deep=1" not in url:
+    sys.stdout.write("200")
+    sys.exit(0)
+output = headers = None
+for i, arg in enumerate(args):
+    if arg in ("--output", "-o"):
+        output = args[i + 1]
+    if arg in ("--header", "-H") and args[i + 1].startswith("@"):
+        headers = args[i + 1][1:]
+if headers:
+    with open(stub / "deep-headers.txt", "a") as seen:
+        seen.write(Path(headers).read_text())
+    (stub / "deep-headers.mode").write_text(oct(stat.S_IMODE(os.stat(headers).st_mode))[2:])
+responses = json.loads((stub / "deep-responses.json").read_text())
+count_file = stub / "deep-count"
+count = int(count_file.read_text()) if count_file.exists() else 0
+count_file.write_text(str(count + 1))
+status, body = responses[min(count, len(responses) - 1)]
+if output:
+    Path(output).write_text(body if isinstance(body, str) else json.dumps(body))
+sys.stdout.write(str(status))
+"""
+
+
+def _jwt(claims: dict) -> str:
+    part = lambda value: base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+    return f"{part({'alg': 'RS256', 'kid': 'k'})}.{part(claims)}.c2lnbmF0dXJlLXNlY3JldA"
+
+
+TOKEN = _jwt({"aud": "api://workforce", "roles": ["platform_admin"], "sub": "operator"})
+HEALTHY = {"status": "ok", "checks": {name: {"status": "ok", "ms": 3.2} for name in ("documents", "blobs", "queue", "keys")}}
 
 ENV = {
     "AZURE_ENV_NAME": "test",
@@ -55,6 +104,7 @@ ENV = {
     "GRAPH_CLIENT_ID": "client",
     "GRAPH_SENDER_ADDRESS": "noreply@example.nhs.uk",
     "PORTAL_BASE_URL": "https://portal.example.nhs.uk",
+    "APP_LINK_BASE_URL": "https://app.example.nhs.uk/open",
     "ALERT_EMAIL_ADDRESS": "telederm-ops@example.nhs.uk",
 }
 
@@ -72,12 +122,19 @@ def stubs(tmp_path):
         pytest.fail("bash is needed to test scripts/deploy.sh")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("az", "func", "curl"):
+    for tool, text in (("az", STUB), ("func", STUB), ("sleep", STUB), ("curl", CURL_STUB)):
         path = bin_dir / tool
-        path.write_text(STUB)
+        path.write_text(text)
         path.chmod(path.stat().st_mode | stat.S_IEXEC)
     (tmp_path / "outputs.json").write_text(json.dumps(OUTPUTS))
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    _answer(tmp_path, (200, HEALTHY))
     return tmp_path
+
+
+def _answer(stubs: Path, *responses) -> None:
+    """What the deep check answers, in turn (the last answer repeats)."""
+    (stubs / "deep-responses.json").write_text(json.dumps([list(r) for r in responses]))
 
 
 def _parameters(stubs: Path) -> dict:
@@ -128,8 +185,11 @@ def test_full_deploy_provisions_publishes_wires_event_grid_and_smoke_tests(stubs
         "blobsExtensionKey": "system-key-123",
     }
     assert not [c for c in calls if c.startswith("az eventgrid")]
-    assert calls[-1].endswith("https://func-telederm-abc.azurewebsites.net/api/health")
+    curls = [c for c in calls if c.startswith("curl")]
+    assert curls[-2].endswith("https://func-telederm-abc.azurewebsites.net/api/health")  # liveness first
+    assert calls[-1].endswith("https://func-telederm-abc.azurewebsites.net/api/health?deep=1")
     assert "system-key-123" not in proc.stdout + proc.stderr  # the key is never printed
+    assert "every dependency reports ok" in proc.stderr
 
     parameters = _parameters(stubs)
     assert parameters["environmentName"] == "test"
@@ -151,7 +211,7 @@ def test_outputs_are_read_whatever_case_arm_returns_them_in(stubs):
     assert proc.returncode == 0, proc.stderr
     assert "func azure functionapp publish func-telederm-abc --python" in calls
     assert "--resource-group rg-test" in next(c for c in calls if c.startswith("az deployment group create"))
-    assert calls[-1].endswith("https://func-telederm-abc.azurewebsites.net/api/health")
+    assert calls[-1].endswith("https://func-telederm-abc.azurewebsites.net/api/health?deep=1")
 
 
 def test_outputs_in_any_mixed_case_are_found(stubs):
@@ -279,7 +339,7 @@ def test_missing_configuration_is_reported_by_name(stubs):
 
 def test_post_deploy_alone_uses_the_azd_outputs(stubs):
     outputs = {name: value["value"] for name, value in OUTPUTS.items()}
-    proc, calls = _run(stubs, "post-deploy", **outputs)
+    proc, calls = _run(stubs, "post-deploy", **outputs, WORKFORCE_AUDIENCE="api://workforce")
     assert proc.returncode == 0, proc.stderr
     assert not [c for c in calls if c.startswith(("az deployment sub", "az keyvault", "func "))]
     group = [c for c in calls if c.startswith("az deployment group create")]
@@ -294,3 +354,135 @@ def test_azure_yaml_deploys_this_directory_as_a_python_function_app():
     for line in ("  api:", "    project: .", "    language: python", "    host: function",
                  "  provider: bicep", "  path: infra", "    run: bash scripts/deploy.sh post-deploy"):
         assert line in text.splitlines(), line
+
+
+# --- The smoke test exercises every dependency through the deep check (issue 10, section 3) ---
+
+def test_the_deep_check_asks_az_for_a_token_for_the_workforce_audience_and_sends_it_in_a_header_file(stubs):
+    proc, calls = _run(stubs, **ENV)
+    assert proc.returncode == 0, proc.stderr
+    tokens = [c for c in calls if c.startswith("az account get-access-token")]
+    # Once before anything is deployed (a missing role is found early), once fresh for the check.
+    assert tokens and all(c == "az account get-access-token --resource api://workforce --query accessToken -o tsv"
+                          for c in tokens)
+    assert calls.index(tokens[0]) < calls.index(next(c for c in calls if c.startswith("az deployment sub create")))
+    deep = [c for c in calls if c.startswith("curl") and "deep=1" in c]
+    assert len(deep) == 1 and "--header @" in deep[0]
+    assert (stubs / "deep-headers.txt").read_text() == f"Authorization: Bearer {TOKEN}\n"
+    assert (stubs / "deep-headers.mode").read_text() == "600"
+
+
+def test_the_token_is_never_printed_nor_on_a_command_line(stubs):
+    _answer(stubs, (503, {"status": "degraded", "checks": {**HEALTHY["checks"], "keys": {"status": "failing (HttpResponseError)", "ms": 1}}}))
+    proc, calls = _run(stubs, **ENV, DEEP_SMOKE_TEST_ATTEMPTS="2")
+    assert proc.returncode != 0
+    assert len([c for c in calls if "deep=1" in c]) == 2
+    for secret in (TOKEN, TOKEN.split(".")[2]):
+        assert secret not in proc.stdout + proc.stderr
+        assert not [c for c in calls if secret in c]
+
+
+@pytest.mark.parametrize("failing", ["documents", "keys"])
+def test_a_failing_dependency_fails_the_deploy_and_is_named(stubs, failing):
+    checks = {**HEALTHY["checks"], failing: {"status": "failing (ServiceRequestError)", "ms": 5000.0}}
+    _answer(stubs, (503, {"status": "degraded", "checks": checks}))
+    proc, calls = _run(stubs, **ENV, DEEP_SMOKE_TEST_ATTEMPTS="1")
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "deep smoke test failed" in last and f"{failing}: failing (ServiceRequestError)" in last
+    others = {"documents", "blobs", "queue", "keys"} - {failing}
+    assert not [name for name in others if f"{name}:" in last]
+
+
+def test_the_deep_check_is_retried_while_new_roles_propagate(stubs):
+    degraded = {"status": "degraded", "checks": {**HEALTHY["checks"], "documents": {"status": "failing (CosmosHttpResponseError)", "ms": 9}}}
+    _answer(stubs, (503, degraded), (503, degraded), (200, HEALTHY))
+    proc, calls = _run(stubs, **ENV)
+    assert proc.returncode == 0, proc.stderr
+    assert len([c for c in calls if c.startswith("curl") and "deep=1" in c]) == 3
+    assert "documents: failing (CosmosHttpResponseError)" in proc.stderr  # said while waiting
+
+
+def test_a_dependency_that_keeps_failing_fails_after_the_attempts(stubs):
+    _answer(stubs, (503, {"status": "degraded", "checks": {**HEALTHY["checks"], "queue": {"status": "failing (X)", "ms": 1}}}))
+    proc, calls = _run(stubs, **ENV, DEEP_SMOKE_TEST_ATTEMPTS="3")
+    assert proc.returncode != 0 and "queue: failing (X)" in proc.stderr.splitlines()[-1]
+    assert len([c for c in calls if c.startswith("curl") and "deep=1" in c]) == 3
+
+
+@pytest.mark.parametrize("answer", [
+    (200, {"status": "ok"}),                     # no report: only liveness answered
+    (200, {"status": "ok", "checks": {}}),       # nothing checked
+    (200, "<html>gateway</html>"),
+    (502, ""),
+    (200, {"status": "ok", "checks": {**HEALTHY["checks"], "blobs": {"status": "failing (Y)", "ms": 1}}}),
+])
+def test_only_a_report_in_which_every_dependency_is_ok_passes(stubs, answer):
+    _answer(stubs, answer)
+    proc, _ = _run(stubs, **ENV, DEEP_SMOKE_TEST_ATTEMPTS="1")
+    assert proc.returncode != 0
+    assert "deep smoke test failed" in proc.stderr
+
+
+def test_without_a_token_the_deploy_stops_before_deploying_and_says_how_to_get_the_role(stubs):
+    (stubs / "no-token").write_text("")
+    proc, calls = _run(stubs, **ENV)
+    assert proc.returncode != 0
+    assert "platform_admin" in proc.stderr and "SKIP_DEEP_SMOKE_TEST=1" in proc.stderr
+    assert "AADSTS65001" in proc.stderr  # az's own reason is shown too
+    assert not [c for c in calls if c.startswith(("az deployment", "func "))]
+
+
+def test_a_token_without_the_platform_admin_role_stops_before_deploying(stubs):
+    (stubs / "token").write_text(_jwt({"aud": "api://workforce", "roles": ["clinician"], "sub": "x"}))
+    proc, calls = _run(stubs, **ENV)
+    assert proc.returncode != 0
+    assert "no platform_admin role" in proc.stderr and "clinician" in proc.stderr
+    assert not [c for c in calls if c.startswith(("az deployment", "func "))]
+
+
+@pytest.mark.parametrize("status, words", [(403, "platform_admin"), (401, "WORKFORCE_AUDIENCE")])
+def test_a_refused_token_fails_the_smoke_test_without_retrying(stubs, status, words):
+    _answer(stubs, (status, {"type": "about:blank", "status": status}))
+    proc, calls = _run(stubs, **ENV)
+    assert proc.returncode != 0
+    assert str(status) in proc.stderr and words in proc.stderr
+    assert len([c for c in calls if c.startswith("curl") and "deep=1" in c]) == 1
+
+
+def test_skip_deep_smoke_test_checks_liveness_only_and_needs_no_token(stubs):
+    (stubs / "no-token").write_text("")
+    proc, calls = _run(stubs, **ENV, SKIP_DEEP_SMOKE_TEST="1")
+    assert proc.returncode == 0, proc.stderr
+    assert not [c for c in calls if c.startswith("az account get-access-token")]
+    assert not [c for c in calls if "deep=1" in c]
+    assert calls[-1].endswith("/api/health")
+    assert "NOT checked" in proc.stderr
+
+
+def test_skip_deep_smoke_test_accepts_only_1(stubs):
+    proc, calls = _run(stubs, **ENV, SKIP_DEEP_SMOKE_TEST="yes")
+    assert proc.returncode != 0 and "SKIP_DEEP_SMOKE_TEST" in proc.stderr
+    assert not [c for c in calls if c.startswith("az deployment")]
+
+
+def test_post_deploy_without_the_workforce_audience_says_so_before_wiring(stubs):
+    outputs = {name: value["value"] for name, value in OUTPUTS.items()}
+    proc, calls = _run(stubs, "post-deploy", **outputs)
+    assert proc.returncode != 0
+    assert "WORKFORCE_AUDIENCE" in proc.stderr and "SKIP_DEEP_SMOKE_TEST=1" in proc.stderr
+    assert not [c for c in calls if c.startswith("az deployment group create")]
+
+
+def test_app_link_base_url_is_required_and_reaches_the_parameters(stubs):
+    env = {k: v for k, v in ENV.items() if k != "APP_LINK_BASE_URL"}
+    proc, calls = _run(stubs, **env)
+    assert proc.returncode != 0 and "APP_LINK_BASE_URL" in proc.stderr
+    assert not [c for c in calls if c.startswith("az deployment")]
+
+    proc, _ = _run(stubs, **ENV, PDS_BASE_URL="https://int.api.service.nhs.uk/personal-demographics/FHIR/R4")
+    assert proc.returncode == 0, proc.stderr
+    parameters = _parameters(stubs)
+    assert parameters["appLinkBaseUrl"] == "https://app.example.nhs.uk/open"
+    assert parameters["pdsBaseUrl"] == "https://int.api.service.nhs.uk/personal-demographics/FHIR/R4"
+    assert parameters["workforceTenants"] == parameters["pdsApiKey"] == parameters["pdsPrivateKeyName"] == ""

@@ -35,6 +35,15 @@ EXPECTED_SETTINGS = {
     "GRAPH_SECRET_NAME",
     "PUBLIC_BASE_URL",
     "PORTAL_BASE_URL",
+    "APP_LINK_BASE_URL",  # the deep-link base of reminder mails
+    # Optional: always set, empty when not given (the code treats empty as unset).
+    "WORKFORCE_TENANTS",
+    "PDS_BASE_URL",
+    "PDS_TOKEN_URL",
+    "PDS_API_KEY",
+    "PDS_KEY_ID",
+    "PDS_PRIVATE_KEY_SECRET_NAME",
+    "TRUST_X_FORWARDED_FOR",  # the worker sees no peer: the front end's X-Forwarded-For entry is the address
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
 }
@@ -148,6 +157,81 @@ def test_the_settings_validate_in_azure_mode():
     parsed = Settings(**known)
     assert parsed.app_mode == "azure" and parsed.mail_sender == "graph"
     assert all(parsed.azure_required().values())
+
+
+def test_app_link_base_url_is_a_required_parameter_all_the_way_down():
+    """Required like PORTAL_BASE_URL: no default in any module, ${APP_LINK_BASE_URL} without one."""
+    import json
+
+    from tests.infra.bicep import INFRA
+
+    d, values = _settings()
+    assert resolve(d, values["APP_LINK_BASE_URL"]) == Param("appLinkBaseUrl")
+    for file in ("main.bicep", "modules/resources.bicep", "modules/functionapp.bicep"):
+        param = doc(file)["parameters"]["appLinkBaseUrl"]
+        assert param.get("default") is None, file
+    assert doc("main.bicep")["modules"]["resources"]["config"]["params"]["appLinkBaseUrl"] == "appLinkBaseUrl"
+    assert doc("modules/resources.bicep")["modules"]["functionApp"]["config"]["params"]["appLinkBaseUrl"] == "appLinkBaseUrl"
+    parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert parameters["appLinkBaseUrl"]["value"] == "${APP_LINK_BASE_URL}"
+
+
+OPTIONAL = {
+    "WORKFORCE_TENANTS": ("workforceTenants", "workforce_tenants"),
+    "PDS_BASE_URL": ("pdsBaseUrl", "pds_base_url"),
+    "PDS_TOKEN_URL": ("pdsTokenUrl", "pds_token_url"),
+    "PDS_API_KEY": ("pdsApiKey", "pds_api_key"),
+    "PDS_KEY_ID": ("pdsKeyId", "pds_key_id"),
+    "PDS_PRIVATE_KEY_SECRET_NAME": ("pdsPrivateKeyName", "pds_private_key_secret_name"),
+}
+
+
+@pytest.mark.parametrize("setting", sorted(OPTIONAL))
+def test_optional_settings_are_optional_parameters_defaulting_to_empty(setting):
+    import json
+
+    from tests.infra.bicep import INFRA
+
+    param, _ = OPTIONAL[setting]
+    for file in ("main.bicep", "modules/resources.bicep", "modules/functionapp.bicep"):
+        assert doc(file)["parameters"][param].get("default") == "", f"{file}: {param}"
+    parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert parameters[param]["value"] == "${%s=}" % setting
+    assert doc("main.bicep")["modules"]["resources"]["config"]["params"][param] == param
+    assert doc("modules/resources.bicep")["modules"]["functionApp"]["config"]["params"][param] == param
+
+
+@pytest.mark.parametrize("setting", ["WORKFORCE_TENANTS", "PDS_BASE_URL", "PDS_TOKEN_URL", "PDS_API_KEY", "PDS_KEY_ID"])
+def test_an_empty_optional_setting_means_unset_to_the_app(setting):
+    """Why they can always be app settings: empty configures exactly what absent does."""
+    _, field = OPTIONAL[setting]
+    empty = Settings(**{setting: ""})
+    absent = Settings()
+    assert not getattr(empty, field) and not getattr(absent, field)
+    assert empty.workforce_tenant_ids == absent.workforce_tenant_ids
+
+
+def test_an_empty_pds_private_key_name_becomes_the_code_default():
+    """Empty is NOT unset for PDS_PRIVATE_KEY_SECRET_NAME (its default is a name), so the Bicep
+    substitutes the same default."""
+    d, values = _settings()
+    expression = str(values["PDS_PRIVATE_KEY_SECRET_NAME"])
+    assert "pdsPrivateKeyName" in expression and "defaultPdsPrivateKeySecretName" in expression
+    default = d["variables"]["defaultPdsPrivateKeySecretName"]["value"]
+    assert default == Settings.model_fields["pds_private_key_secret_name"].default == "pds-private-key"
+    assert Settings(PDS_PRIVATE_KEY_SECRET_NAME="").pds_private_key_secret_name == ""  # hence the substitution
+
+
+def test_local_settings_example_names_the_new_settings():
+    import json
+
+    from tests.infra.bicep import REPO
+
+    values = json.loads((REPO / "local.settings.example.json").read_text(encoding="utf-8"))["Values"]
+    for name in ["APP_LINK_BASE_URL", *OPTIONAL]:
+        assert name in values, name
+    assert values["PDS_BASE_URL"] == ""  # no trace locally
+    assert values["PDS_PRIVATE_KEY_SECRET_NAME"] == Settings.model_fields["pds_private_key_secret_name"].default
 
 
 @pytest.mark.parametrize(

@@ -37,14 +37,15 @@ SECRETS = (NHS_NUMBER, NHS_NUMBER_PRINTED, PATIENT_NAME, "Zebedee", "Quartermain
            IMAGE_NOTE, COMMENT_TEXT, "melanoma", MEMBER_NAME)
 ADDRESSES = (PATIENT_EMAIL, CLINIC_EMAIL, MEMBER_EMAIL, *ADMIN_EMAILS)
 
-ALL_PREFERENCES_ON = {"comments": True, "shareExpiring": True, "uploadRejected": True}
+ALL_PREFERENCES_ON = {"comments": True, "shareExpiring": True, "uploadRejected": True, "reminders": True}
 
 
 def seed(documents, *, patient: dict[str, Any] | None = None) -> None:
     """A patient with an account and a folder, a clinic with two admins and a clinician."""
     account = {"id": "account", "type": "account", "patientId": PATIENT_ID, "status": "active",
                "displayName": PATIENT_NAME, "nhsNumber": NHS_NUMBER, "dateOfBirth": DATE_OF_BIRTH,
-               "email": PATIENT_EMAIL, "notificationPreferences": dict(ALL_PREFERENCES_ON), **(patient or {})}
+               "email": PATIENT_EMAIL, "emailVerified": True, "notificationPreferences": dict(ALL_PREFERENCES_ON),
+               **(patient or {})}
     documents.create(PATIENTS, PATIENT_ID, account)
     documents.create(PATIENTS, PATIENT_ID, {"id": FOLDER_ID, "type": "folder", "label": FOLDER_LABEL,
                                             "condition": "melanoma?"})
@@ -78,4 +79,9 @@ def events() -> dict[str, tuple[dict[str, str], SourceRef, dict[str, Any]]]:
                          {"type": "member", "email": MEMBER_EMAIL, "role": "clinician", "name": MEMBER_NAME}),
         k.SUBSCRIPTION_ENDING: ({"clinicId": CLINIC_ID, "endsAt": "2025-04-01T00:00:00Z"},
                                 SourceRef(CLINICS, CLINIC_ID, "clinic"), {}),
+        # The seeded folder (label, condition) is the source: the event is written onto it.
+        k.REMINDER_DUE: ({"patientId": PATIENT_ID, "folderId": FOLDER_ID}, SourceRef(PATIENTS, PATIENT_ID, FOLDER_ID),
+                         {"type": "folder", "label": FOLDER_LABEL}),
+        k.ACCOUNT_INACTIVE: ({"patientId": PATIENT_ID, "eraseAfter": "2025-06-01T00:00:00Z"},
+                             SourceRef(PATIENTS, PATIENT_ID, "account"), {}),
     }

@@ -10,6 +10,7 @@ from shared_code.notifications import contract as k
 from shared_code.notifications.dispatcher import (
     SENT_PARTITION, MalformedNotification, NotificationDispatcher, NotificationInFlight, handle_notification,
 )
+from shared_code.notifications.contract import SourceRef
 from shared_code.notifications.outbox import message_body
 from shared_code.notifications.pump import pump_notifications
 from shared_code.ports.errors import NotFound
@@ -70,6 +71,8 @@ def test_every_kind_reaches_the_recipient_of_the_contract_table(api, family):
         "A photograph could not be added": [helpers.PATIENT_EMAIL],
         f"You have been added to {helpers.CLINIC_NAME}": [helpers.MEMBER_EMAIL],
         f"{helpers.CLINIC_NAME}: the subscription ends on 1 April 2025": sorted(helpers.ADMIN_EMAILS),
+        "It's time for your next photo": [helpers.PATIENT_EMAIL],
+        "Your photographs will be deleted on 1 June 2025 unless you sign in": [helpers.PATIENT_EMAIL],
     }
     share = next(m for m in mails if m["to"] == helpers.CLINIC_EMAIL)
     link = f"{PORTAL}/clinics/{helpers.CLINIC_ID}/shares/{helpers.GRANT_ID}"
@@ -204,6 +207,13 @@ def test_each_admin_is_told_once_even_when_one_send_fails(api, family, clock):
     (k.UPLOAD_REJECTED, ("account", {"notificationPreferences": {**helpers.ALL_PREFERENCES_ON,
                                                                  "uploadRejected": False}})),
     (k.COMMENT_CREATED, ("account", {"status": "erasing"})),
+    # An address the identity provider has not verified is never mailed, whatever the kind.
+    (k.COMMENT_CREATED, ("account", {"emailVerified": False})),
+    (k.UPLOAD_REJECTED, ("account", {"emailVerified": None})),
+    (k.REMINDER_DUE, ("account", {"emailVerified": False})),
+    (k.REMINDER_DUE, ("account", {"notificationPreferences": {**helpers.ALL_PREFERENCES_ON, "reminders": False}})),
+    (k.REMINDER_DUE, ("account", {"status": "erasing"})),
+    (k.REMINDER_DUE, ("folder", None)),  # deleted after the reminder fell due
     (k.COMMENT_CREATED, ("account", None)),  # erased
     (k.SHARE_CREATED, ("clinic", {"notificationEmail": None})),
     (k.MEMBER_ADDED, ("member", None)),  # removed again before the mail went out
@@ -214,7 +224,8 @@ def test_no_recipient_means_acknowledged_without_sending(api, family, clock, kin
     which, fields = change
     container, pk, id = {"account": (PATIENTS, helpers.PATIENT_ID, "account"),
                          "clinic": (CLINICS, helpers.CLINIC_ID, "clinic"),
-                         "member": (CLINICS, helpers.CLINIC_ID, helpers.MEMBER_ID)}[which]
+                         "member": (CLINICS, helpers.CLINIC_ID, helpers.MEMBER_ID),
+                         "folder": (PATIENTS, helpers.PATIENT_ID, helpers.FOLDER_ID)}[which]
     if fields is None:
         family.documents.delete(container, pk, id)
     else:
@@ -276,3 +287,31 @@ def test_message_body_is_stable_json():
     body = message_body("evt_1", k.SHARE_CREATED, {"clinicId": "c", "grantId": "g"}, "evt_1")
     assert json.loads(body) == {"eventId": "evt_1", "kind": k.SHARE_CREATED, "data": {"clinicId": "c", "grantId": "g"},
                                 "dedupeKey": "evt_1"}
+
+
+def test_rejection_mails_are_limited_per_patient_per_day(api, family, clock):
+    """A phone retrying a broken file: at most UPLOAD_REJECTED_MAILS_PER_DAY (3) mails a day; a
+    redelivery of a mail already sent neither sends again nor takes another of the day's slots."""
+    data, source, doc = helpers.events()[k.UPLOAD_REJECTED]
+
+    def reject(n: int) -> str:
+        image = SourceRef(PATIENTS, helpers.PATIENT_ID, f"img_{n}")
+        api.container.outbox.emit(k.UPLOAD_REJECTED, {**data, "imageId": f"img_{n}"}, image,
+                                  steps.event_writer(family.documents, image, doc))
+        [body] = steps.drain(family.queue)
+        return body
+
+    mail = ScriptedMail()
+    dispatcher = NotificationDispatcher(family.documents, mail, api.container.settings, clock)
+    bodies = [reject(n) for n in range(5)]
+    outcomes = [dispatcher.handle(body, 1) for body in bodies]
+    assert [len(o.sent) for o in outcomes] == [1, 1, 1, 0, 0]
+    assert [m.to for m in mail.sent] == [helpers.PATIENT_EMAIL] * 3
+    assert dispatcher.handle(bodies[0], 2).sent == []  # redelivered: sent already
+    clock.advance(days=1)
+    assert dispatcher.handle(reject(5), 1).sent == [helpers.PATIENT_ID]  # a new day
+    assert len(mail.sent) == 4
+    # Other kinds are not limited.
+    for _ in range(4):
+        assert dispatcher.handle(emit(api, family, k.COMMENT_CREATED), 1).sent == [helpers.PATIENT_ID]
+

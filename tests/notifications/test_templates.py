@@ -56,7 +56,7 @@ def test_the_clinic_name_is_escaped_in_html_and_plain_in_text(api, family):
 @pytest.mark.parametrize("kind", k.EVENT_KINDS)
 def test_render_fills_every_placeholder_with_the_values_the_dispatcher_gives(kind):
     values = {"clinic_name": "Clinic", "link": "https://portal.example/x", "ends_on": "1 April 2025",
-              "reason_sentence": rendering.rejection_sentence("corrupt")}
+              "erase_on": "1 June 2025", "reason_sentence": rendering.rejection_sentence("corrupt")}
     rendered = rendering.render(kind, values)
     assert rendered.subject and rendered.text.strip() and rendered.html.strip()
     # And the files ask for nothing beyond those values (strict substitution would have raised).

@@ -302,6 +302,8 @@ ROUTES: list[Route] = [
     Route("GET", "/api/folders/{folderId}/template", folder_call(), {ACTIVE: by_actor(200)}),
     Route("PUT", "/api/folders/{folderId}/template",
           lambda w, a, s: Call({"folderId": w.folder}, json={"imageId": w.image}), {ACTIVE: by_actor(200)}),
+    Route("PUT", "/api/folders/{folderId}/reminder", folder_call(json={"everyDays": 14}), {ACTIVE: by_actor(200)}),
+    Route("DELETE", "/api/folders/{folderId}/reminder", folder_call(), {ACTIVE: by_actor(204)}),
     # The local upload URL is a capability (like a SAS): the URL is the credential, bearer tokens are
     # irrelevant; a tampered URL is refused whoever sends it.
     Route("PUT", "/api/local-uploads/{token}", local_upload,

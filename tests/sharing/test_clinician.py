@@ -16,7 +16,8 @@ def test_grant_detail_shows_folder_patient_and_ready_images(api):
     assert detail["grant"]["id"] == s.grant["id"] and detail["grant"]["status"] == "active"
     assert detail["allowedOperations"] == ["view", "comment", "export_epr"]
     assert detail["folder"]["label"] == "rash on hands" and detail["folder"]["bodySite"]["code"] == "85562004"
-    assert detail["patient"] == {"displayName": "Alice Smith", "nhsNumber": VALID_NHS, "dateOfBirth": "1980-02-29"}
+    assert detail["patient"] == {"displayName": "Alice Smith", "nhsNumber": VALID_NHS, "dateOfBirth": "1980-02-29",
+                                 "nhsNumberVerified": False, "nhsNumberShared": False, "pseudonym": None}
     assert [i["id"] for i in detail["images"]] == [s.image["id"]]
     assert detail["images"][0]["status"] == "ready" and detail["images"][0]["view"] == "close_up"
 
@@ -93,6 +94,11 @@ def test_fhir_export_is_a_valid_r4_bundle(api):
     patient_entry = resources["Patient"]
     patient = patient_entry.resource
     assert patient.identifier[0].system == "https://fhir.nhs.uk/Id/nhs-number" and patient.identifier[0].value == VALID_NHS
+    # Typed by the patient and not traced (no trace locally): UK Core verification status 02.
+    [status] = patient.identifier[0].extension
+    assert status.url == "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus"
+    assert (status.valueCodeableConcept.coding[0].system, status.valueCodeableConcept.coding[0].code) == (
+        "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "02")
     assert patient.name[0].text == "Alice Smith"
     media = resources["Media"].resource
     assert media.status == "completed" and media.type.coding[0].code == "image"

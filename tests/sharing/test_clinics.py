@@ -138,3 +138,50 @@ def test_member_added_notifies_the_new_member(api):
     member = add_member(api, clinic["id"], ada, "cal@nhs.net")
     doc = api.container.adapters.documents.read(CLINICS, clinic["id"], member["id"]).doc
     assert len(doc["events"]) == 1
+
+
+def test_a_retired_code_is_never_given_to_another_clinic(api):
+    s = Scene(api)
+    new = api.client.post(f"/api/clinics/{s.clinic_id}/code/rotate", headers=s.ada).json()["code"]
+    ends = iso(api.container.clock.now() + timedelta(days=30))
+    taken = api.client.post("/api/admin/clinics", headers=admin(api), json={
+        "name": "Impostor", "code": "newcastle-derm", "notificationEmail": "x@nhs.net", "subscriptionEndsAt": ends,
+        "adminEmail": "eve@nhs.net"})
+    assert taken.status_code == 409 and problem_type(taken) == "clinic-code-taken"
+    old = api.client.get("/api/clinics/lookup", headers=s.alice, params={"code": "NEWCASTLE-DERM"})
+    assert old.status_code == 404
+    assert api.client.get("/api/clinics/lookup", headers=s.alice, params={"code": new}).status_code == 200
+
+
+def test_code_guesses_are_limited_per_client_address_across_instances(api, family, tmp_path):
+    """60 guesses spread over 6 new patients, alternating between two instances, from one address."""
+    from tests.support.app import make_api
+
+    other = make_api(family, tmp_path / "data", clock=api.container.clock)  # a second worker, same stores
+    onboard(api, "LEEDS-DERM")
+    outcomes = []
+    for n in range(60):
+        client = (api, other)[n % 2]
+        outcomes.append(client.client.get("/api/clinics/lookup", headers=client.patient(f"p{n // 10}"),
+                                          params={"code": f"WRONG-{n}"}))
+    assert [r.status_code for r in outcomes[:30]] == [404] * 30  # CLINIC_CODE_ADDRESS_ATTEMPTS
+    limited = outcomes[30:]
+    assert {r.status_code for r in limited} == {429}
+    assert problem_type(limited[0]) == "rate-limited" and int(limited[0].headers["retry-after"]) >= 1
+    eve = other.patient("eve")
+    assert share(other, eve, folder(other, eve), "LEEDS-DERM").status_code == 429  # shares name codes too
+
+
+def test_behind_a_trusted_front_end_the_address_is_its_own_forwarded_entry(family, tmp_path):
+    from tests.support.app import make_api
+
+    api = make_api(family, tmp_path / "data", TRUST_X_FORWARDED_FOR=True, CLINIC_CODE_ADDRESS_ATTEMPTS=3)
+    onboard(api, "LEEDS-DERM")
+
+    def lookup(who: str, forwarded: str) -> int:
+        headers = {**api.patient(who), "x-forwarded-for": forwarded}
+        return api.client.get("/api/clinics/lookup", headers=headers, params={"code": "WRONG-1"}).status_code
+
+    # What the client writes left of the front end's entry changes nothing: one address, 3 attempts.
+    assert [lookup(f"p{n}", f"10.9.9.{n}, 203.0.113.5:4431{n}") for n in range(4)] == [404, 404, 404, 429]
+    assert lookup("p9", "203.0.113.6:5000") == 404  # another address

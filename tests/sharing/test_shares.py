@@ -77,6 +77,9 @@ def test_lookups_are_rate_limited_per_patient(api):
     ({"expiresAt": "2030-01-01T00:00:00"}, "expiresAt"),  # no time zone
     ({"purposes": []}, "purposes"), ({"purposes": ["marketing"]}, "purposes.0"),
     ({"consent": {"version": "1", "accepted": False}}, "consent.accepted"), ({"consent": {"version": "1"}}, "consent.accepted"),
+    # Only the JSON literal true is consent: a string or a number that lax parsing would coerce is not.
+    ({"consent": {"version": "1", "accepted": "true"}}, "consent.accepted"),
+    ({"consent": {"version": "1", "accepted": 1}}, "consent.accepted"),
     ({"clinicCode": ""}, "clinicCode"), ({"colour": "red"}, "colour"),
 ])
 def test_bad_share_requests_are_422_and_change_nothing(api, body, field):

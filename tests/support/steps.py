@@ -65,7 +65,8 @@ class Client:
 
     def patient(self, subject: str = "alice", display_name: str = "Alice", **account: Any) -> dict[str, str]:
         """A patient with an account; returns the auth headers."""
-        headers = self.as_(self.token("patient", subject))
+        # The token verifies the account's address, as the patients' identity provider would.
+        headers = self.as_(self.token("patient", subject, email=account.get("email")))
         response = self.client.put("/api/me", json={"displayName": display_name, **account}, headers=headers)
         assert response.status_code in (200, 201), response.text
         return headers

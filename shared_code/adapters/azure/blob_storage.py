@@ -9,6 +9,7 @@ from azure.storage.blob import BlobServiceClient
 
 from shared_code.ports.blobs import BlobInfo
 from shared_code.ports.errors import Conflict, NotFound, PreconditionFailed
+from shared_code.settings import IMAGES_CONTAINER
 
 _CHUNK = 4 << 20
 
@@ -88,4 +89,7 @@ class AzureBlobStore:
             return
 
     def check(self) -> None:
-        self._service.get_service_properties()
+        """A small read in the app's own container (list at most one blob): what the data-plane
+        role allows. Service-properties calls need more than the app's identity is given."""
+        pages = self._service.get_container_client(IMAGES_CONTAINER).list_blobs(results_per_page=1).by_page()
+        next(pages, None)

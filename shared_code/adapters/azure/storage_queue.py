@@ -6,6 +6,7 @@ from azure.storage.queue import QueueServiceClient
 
 from shared_code.ports.errors import NotFound
 from shared_code.ports.queues import Message
+from shared_code.settings import NOTIFICATIONS_QUEUE
 
 
 class AzureQueue:
@@ -49,4 +50,6 @@ class AzureQueue:
         ]
 
     def check(self) -> None:
-        self._service.get_service_properties()
+        """Peek at most one message of the app's own queue: a data-plane read the queue role
+        allows (service properties need more than the app's identity is given)."""
+        self._queue(NOTIFICATIONS_QUEUE).peek_messages(max_messages=1)

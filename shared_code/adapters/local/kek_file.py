@@ -38,6 +38,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared_code.adapters.local.private import private_dir
 from shared_code.ports.keys import KeyUnavailable, WrappedKey
 
 ALGORITHM = "A256GCMKW"
@@ -169,7 +170,7 @@ class LocalKeyWrapper:
             raise KeyUnavailable(f"cannot create local KEK version {number} in {self._dir}: {exc}") from exc
 
     def _write_new(self, number: str) -> None:
-        self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(self._dir)
         final = self._path(number)
         tmp = self._dir / f".{number}.{uuid.uuid4().hex}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS sent_mail (
 
 class LocalOutboxMail:
     def __init__(self, path: Path, clock: Callable[[], float] = time.time):
-        self._db = SqliteDatabase(path, _SCHEMA)
+        self._db = SqliteDatabase(path, _SCHEMA, "mail outbox")
         self._clock = clock
 
     def send(self, email: Email) -> None:
@@ -50,4 +50,4 @@ class LocalOutboxMail:
         return self._db.connect().execute("SELECT COUNT(*) FROM sent_mail").fetchone()[0]
 
     def check(self) -> None:
-        self._db.connect().execute("SELECT 1").fetchone()
+        self._db.check()

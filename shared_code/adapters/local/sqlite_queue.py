@@ -31,7 +31,7 @@ CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at);
 
 class SqliteQueue:
     def __init__(self, path: Path, clock: Callable[[], float] = time.time):
-        self._db = SqliteDatabase(path, _SCHEMA)
+        self._db = SqliteDatabase(path, _SCHEMA, "queue")
         self._clock = clock
 
     def single_attempt(self) -> "SqliteQueue":
@@ -81,4 +81,4 @@ class SqliteQueue:
         return [Message(id, "", body, count) for id, body, count in rows]
 
     def check(self) -> None:
-        self._db.connect().execute("SELECT 1").fetchone()
+        self._db.check()

@@ -1,19 +1,46 @@
 """One SQLite connection per thread, in WAL mode, so the embedded backends survive restarts and
-take concurrent readers while a writer works."""
+take concurrent readers while a writer works.
+
+A connection is not kept for ever whatever happens to it: SQLite opens a file it may not write
+(a data directory read-only for a moment) read-only and keeps it so, which left every later write
+on that thread failing while other threads wrote. A write that fails because the connection cannot
+write (read-only, I/O error, file gone) drops the thread's connection, so the next operation opens
+a fresh one: a store that recovers is used again without a restart. The failed write itself changes
+nothing and raises StorageUnavailable (StorageFull when the disk is full), which the HTTP edge
+answers as 503 / 507 with Retry-After, naming the storage."""
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
 
+from shared_code.adapters.local.private import private_file, storage_error
+
+log = logging.getLogger(__name__)
+
+# Result codes (and their extended forms, e.g. SQLITE_READONLY_DBMOVED, SQLITE_IOERR_WRITE) after
+# which this connection is not trusted again.
+_STALE = ("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_NOTADB", "SQLITE_FULL")
+
 
 class SqliteDatabase:
-    def __init__(self, path: Path, schema: str):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, schema: str, storage: str = "documents"):
         self._path = path
+        self._storage = storage
         self._local = threading.local()
-        with self.connect() as conn:
-            conn.executescript(schema)
+        try:
+            private_file(path)
+            self.connect().executescript(schema)
+        except (OSError, sqlite3.Error) as exc:
+            log.error("cannot open the %s store at %s: %s", storage, path,
+                      os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno else exc)
+            raise storage_error(exc, storage) or exc from exc
+
+    @property
+    def path(self) -> Path:
+        return self._path
 
     def connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -25,19 +52,68 @@ class SqliteDatabase:
             self._local.conn = conn
         return conn
 
+    def forget(self) -> None:
+        """Drops this thread's connection: the next operation opens a new one."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+
+    def failed(self, exc: BaseException) -> Exception | None:
+        """After `exc` from this database: forget a connection that can no longer be trusted, and
+        the domain error to raise instead (None: re-raise `exc`)."""
+        if isinstance(exc, OSError) or (isinstance(exc, sqlite3.Error)
+                                        and str(getattr(exc, "sqlite_errorname", "")).startswith(_STALE)):
+            log.warning("%s store at %s failed (%s): reconnecting on next use", self._storage, self._path,
+                        getattr(exc, "sqlite_errorname", type(exc).__name__))
+            self.forget()
+        return storage_error(exc, self._storage)
+
     def transaction(self) -> "_Transaction":
-        return _Transaction(self.connect())
+        return _Transaction(self)
+
+    def check(self) -> None:
+        """A write transaction (taken and rolled back): a read-only file or connection fails here."""
+        conn = self.connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("CREATE TABLE IF NOT EXISTS _health_probe (x)")
+            finally:
+                conn.execute("ROLLBACK")
+        except (sqlite3.Error, OSError) as exc:
+            raise self.failed(exc) or exc from exc
 
 
 class _Transaction:
     """`BEGIN IMMEDIATE` so read-modify-write sequences (ETag checks) are serialised."""
 
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
+    def __init__(self, db: SqliteDatabase):
+        self._db = db
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn = self._db.connect()
+            self.conn.execute("BEGIN IMMEDIATE")
+        except (sqlite3.Error, OSError) as exc:
+            raise self._db.failed(exc) or exc from exc
         return self.conn
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        except (sqlite3.Error, OSError) as ended:
+            if exc is None:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                raise self._db.failed(ended) or ended from ended
+        if isinstance(exc, (sqlite3.Error, OSError)):
+            mapped = self._db.failed(exc)
+            if mapped is not None:
+                raise mapped from exc
+        return False

@@ -13,6 +13,7 @@ import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
+from shared_code.adapters.local.private import private_dir
 from shared_code.ports.upload_urls import InvalidUploadToken
 
 
@@ -52,7 +53,7 @@ class LocalUploadUrls:
 
 def _load_or_create_key(path: Path) -> bytes:
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         tmp = path.with_suffix(f".{secrets.token_hex(8)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:

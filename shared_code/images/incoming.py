@@ -18,9 +18,6 @@ deleted folder is left."""
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 
 from shared_code.clock import Clock, iso, parse_time
 from shared_code.errors import UploadAlreadyUsed
@@ -31,6 +28,7 @@ from shared_code.images.ingest import process
 from shared_code.images.objects import ImageObjects
 from shared_code.images.records import ImageRecord, ImageStatus
 from shared_code.images.repository import ImageRepository, PendingUploads
+from shared_code.images.workers import current_worker, worker_is_dead
 from shared_code.imaging import ImageRejected
 from shared_code.notifications.contract import UPLOAD_REJECTED, Outbox, SourceRef
 from shared_code.notifications.outbox import with_event
@@ -39,31 +37,6 @@ from shared_code.ports.errors import NotFound, PreconditionFailed
 from shared_code.settings import INCOMING_CONTAINER, PATIENTS, Settings
 
 log = logging.getLogger(__name__)
-
-_HOST = socket.gethostname()
-_START = secrets.token_hex(6)  # this process's start: a pid reused by a restart is another worker
-
-
-def current_worker() -> str:
-    return f"{_HOST}:{os.getpid()}:{_START}"
-
-
-def worker_is_dead(worker: str | None) -> bool:
-    """Known dead: a worker of this host whose process is gone or was restarted. Unknown: alive."""
-    host, _, rest = (worker or "").partition(":")
-    pid, _, start = rest.partition(":")
-    if host != _HOST or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return start != _START
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
-
 
 class IncomingUploads:
     def __init__(self, images: ImageRepository, pending: PendingUploads, objects: ImageObjects,

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from shared_code.clock import Clock, parse_time
-from shared_code.images.incoming import IncomingUploads, worker_is_dead
+from shared_code.images.incoming import IncomingUploads
+from shared_code.images.workers import worker_is_dead
 from shared_code.images.records import ImageStatus
 from shared_code.images.repository import ImageRepository, PendingUploads
 from shared_code.ports.blobs import BlobStore

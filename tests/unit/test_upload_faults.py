@@ -13,7 +13,7 @@ import pytest
 
 from shared_code.container import Container
 from shared_code.errors import FolderNotFound, ImageNotFound, StorageFull, UploadAlreadyUsed
-from shared_code.images import incoming as incoming_module
+from shared_code.images import workers as workers_module
 from shared_code.images.records import ImageStatus
 from shared_code.ports.documents import Query
 from shared_code.settings import IMAGES_CONTAINER, INCOMING_CONTAINER, PATIENTS
@@ -27,7 +27,7 @@ class Killed(BaseException):
 
 def _restart(domain: Domain, monkeypatch) -> Domain:
     """The service again, over the same stores, in a new process that reuses the dead one's pid."""
-    monkeypatch.setattr(incoming_module, "_START", incoming_module._START + "-restarted")
+    monkeypatch.setattr(workers_module, "_START", workers_module._START + "-restarted")
     return Domain(Container(domain.container.settings, domain.adapters, domain.clock))
 
 

@@ -158,21 +158,25 @@ def test_an_upload_whose_folder_is_deleted_before_its_bytes_are_processed_is_dis
     assert list(domain.container.pending_uploads.oldest_first()) == []
 
 
+def _delete_the_folder_while_objects_are_written(domain, scene) -> None:
+    """The patient deletes the folder the moment the first encrypted object is written: the folder's
+    cascade sees the image claimed (or not yet recorded), and the worker goes on to finish it."""
+    deleted = []
+
+    def delete_folder_now(container, name, *rest):
+        if container == IMAGES_CONTAINER and not deleted:
+            deleted.append(True)
+            domain.adapters.documents.delete(PATIENTS, scene.alice.patient_id, scene.folder_id)
+        return False  # a hook only: the write itself goes ahead
+
+    domain.adapters.blobs.faults.fail("put", Killed(), when=delete_folder_now)
+
+
 def test_a_folder_deleted_while_its_upload_is_processed_leaves_no_readable_image(domain, scene):
     image_id, blob = domain.upload_url(scene.alice, scene.folder_id)
     domain.put_incoming(blob, jpeg(8))
     folders = domain.container.folders
-    deleted = []
-
-    def delete_folder_now(container, name, *rest):
-        # While the worker writes the image's objects, the patient deletes the folder: the cascade
-        # sees the image claimed, the worker then marks it ready.
-        if container == IMAGES_CONTAINER and not deleted:
-            deleted.append(True)
-            domain.adapters.documents.delete(PATIENTS, scene.alice.patient_id, scene.folder_id)
-        return False
-
-    domain.adapters.blobs.faults.fail("put", Killed(), when=delete_folder_now)
+    _delete_the_folder_while_objects_are_written(domain, scene)
     assert domain.container.incoming.process(blob) == "folder-gone"
     with pytest.raises(FolderNotFound):
         folders.get(scene.alice.patient_id, scene.folder_id)
@@ -182,16 +186,7 @@ def test_a_folder_deleted_while_its_upload_is_processed_leaves_no_readable_image
 
 
 def test_a_folder_deleted_during_a_direct_upload_leaves_no_readable_image(domain, scene):
-    deleted = []
-
-    def delete_folder_now(container, name, *rest):
-        # While the direct upload writes the image's objects, the patient deletes the folder.
-        if container == IMAGES_CONTAINER and not deleted:
-            deleted.append(True)
-            domain.adapters.documents.delete(PATIENTS, scene.alice.patient_id, scene.folder_id)
-        return False
-
-    domain.adapters.blobs.faults.fail("put", Killed(), when=delete_folder_now)
+    _delete_the_folder_while_objects_are_written(domain, scene)
     with pytest.raises(FolderNotFound):
         domain.upload(scene.alice, scene.folder_id)
     images = domain.adapters.documents.query(PATIENTS, Query(scene.alice.patient_id, {"type": "image"}, limit=10))

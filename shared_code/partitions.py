@@ -12,6 +12,7 @@ from typing import Any, Iterator
 from shared_code import paging
 from shared_code.ports.documents import DocumentStore, Page, Query, Stored
 from shared_code.ports.errors import NotFound
+from shared_code.records import R, read_record
 from shared_code.settings import PATIENTS
 
 ACCOUNT_ID = "account"
@@ -27,12 +28,9 @@ class PatientPartition:
         except NotFound:
             return None
 
-    def get(self, patient_id: str, doc_id: str, doc_type: str) -> Stored:
-        """Point read; a document of another type, or absent, is NotFound (404 for the caller)."""
-        stored = self.documents.read(PATIENTS, patient_id, doc_id)
-        if stored.doc.get("type") != doc_type:
-            raise NotFound(doc_id)
-        return stored
+    def find(self, patient_id: str, doc_id: str, cls: type[R]) -> R | None:
+        """The typed record, or None: absent, or a document of another type."""
+        return read_record(self.documents, PATIENTS, patient_id, doc_id, cls)
 
     def create(self, patient_id: str, doc: dict[str, Any]) -> Stored:
         return self.documents.create(PATIENTS, patient_id, doc)

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from shared_code.ports.documents import Stored
+from shared_code.ports.documents import DocumentStore, Stored
+from shared_code.ports.errors import NotFound
 
 R = TypeVar("R", bound="Record")
 
@@ -36,3 +37,13 @@ class Record(BaseModel):
     def but(self: R, **changes: Any) -> R:
         """A copy with `changes` (Python field names), the etag kept: what a guarded write sends."""
         return self.model_copy(update=changes)
+
+
+def read_record(documents: DocumentStore, container: str, partition_key: str, id: str, cls: type[R]) -> R | None:
+    """Point read of one record; absent, or a document of another type, is None (never another
+    record type by mistake: ids of different types may share a partition)."""
+    try:
+        stored = documents.read(container, partition_key, id)
+    except NotFound:
+        return None
+    return cls.from_stored(stored) if stored.doc.get("type") == cls.model_fields["type"].default else None

@@ -66,10 +66,7 @@ class FolderRepository:
         self.reminders = reminders
 
     def find(self, patient_id: str, folder_id: str) -> FolderRecord | None:
-        try:
-            return FolderRecord.from_stored(self._patients.get(patient_id, folder_id, "folder"))
-        except NotFound:
-            return None
+        return self._patients.find(patient_id, folder_id, FolderRecord)
 
     def get(self, patient_id: str, folder_id: str) -> FolderRecord:
         folder = self.find(patient_id, folder_id)

@@ -25,10 +25,7 @@ class ImageRepository:
 
     def find(self, patient_id: str, image_id: str) -> ImageRecord | None:
         """Whatever its status (deleting included): for the upload and deletion machinery."""
-        try:
-            return ImageRecord.from_stored(self._patients.get(patient_id, image_id, "image"))
-        except NotFound:
-            return None
+        return self._patients.find(patient_id, image_id, ImageRecord)
 
     def get(self, patient_id: str, image_id: str) -> ImageRecord:
         """A visible image, or ImageNotFound."""

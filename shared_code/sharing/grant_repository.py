@@ -18,7 +18,8 @@ from shared_code.ports.documents import DocumentStore, Query, Stored
 from shared_code.ports.errors import Conflict, NotFound, PreconditionFailed
 from shared_code.settings import CLINICS, DIRECTORY
 from shared_code.sharing.records import Consent, ExpiryEntry, Grant, Share
-from shared_code.sharing.repository import doc_of, read_record
+from shared_code.records import read_record
+from shared_code.sharing.repository import doc_of
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,7 @@ class GrantRepository:
 
     # --- the patient's copy and the consent ---
     def share(self, patient_id: str, grant_id: str) -> Share | None:
-        try:
-            return Share.from_stored(self._patients.get(patient_id, grant_id, "share"))
-        except NotFound:
-            return None
+        return self._patients.find(patient_id, grant_id, Share)
 
     def create_share(self, patient_id: str, share: Share) -> None:
         self._patients.create(patient_id, doc_of(share))
@@ -84,10 +82,7 @@ class GrantRepository:
         self._patients.create(patient_id, doc_of(consent))
 
     def consent(self, patient_id: str, consent_id: str) -> Consent | None:
-        try:
-            return Consent.from_stored(self._patients.get(patient_id, consent_id, "consent"))
-        except NotFound:
-            return None
+        return self._patients.find(patient_id, consent_id, Consent)
 
 
 class ExpiryIndex:

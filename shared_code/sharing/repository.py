@@ -6,33 +6,22 @@ is the service's to say. A write that carries a notification takes the outbox's 
 stores it in the document's `events` list in the same write (notifications/outbox.record_event)."""
 from __future__ import annotations
 
-from typing import Iterator, TypeVar
+from typing import Iterator
 
 from shared_code import paging
 from shared_code.notifications.outbox import record_event
 from shared_code.ports.documents import DocumentStore, Query, Stored
 from shared_code.ports.errors import Conflict, NotFound, PreconditionFailed
-from shared_code.records import Record
+from shared_code.records import Record, read_record
 from shared_code.settings import CLINICS, DIRECTORY
 from shared_code.sharing.records import (
     Clinic, ClinicListing, CodeEntry, Member, MemberOid, MemberRole, member_id, oid_index_id,
 )
 
-R = TypeVar("R", bound=Record)
-
 CLINIC_DOC_ID = "clinic"
 CODES_PARTITION = "clinic-codes"
 LISTING_PARTITION = "clinics"
 _BATCH = 100
-
-
-def read_record(documents: DocumentStore, container: str, partition_key: str, id: str, cls: type[R]) -> R | None:
-    """Point read of one record; absent, or a document of another type, is None."""
-    try:
-        stored = documents.read(container, partition_key, id)
-    except NotFound:
-        return None
-    return cls.from_stored(stored) if stored.doc.get("type") == cls.model_fields["type"].default else None
 
 
 def doc_of(record: Record, event_id: str | None = None) -> dict:

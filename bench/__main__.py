@@ -2,18 +2,28 @@
 
 Nothing here asserts a time: it prints. Sections:
   1. cold import of function_app  vs  bare `import azure.functions` (+ the SDKs a naive app imports)
-  2. GET /api/folders request rate  vs  a bare ASGI endpoint on the same uvicorn server
+  2. the list endpoints at a page of 50 (folders, images of a folder, the clinic worklist, comments,
+     the access log), each vs a bare endpoint serving the same bytes on the same uvicorn server
   3. image ingest MB/s (1, 8, 40 MB)  vs  raw AES-GCM on the same bytes, and vs azure-storage-blob's
      client-side encryption v2 encrypting the same bytes (a peer)
-  4. peak RSS of one 40 MB upload, over the upload's size
+  4. peak RSS of one 40 MB upload over its size, of a 95 KB PNG that would decode to 98 MB, and of the
+     server under 16 concurrent 8 MB uploads
   5. Key Vault unwraps per 1,000 image views spread over 10 patients
   6. clinician image views per second vs the patient's own and vs a bare endpoint serving the same
      bytes; store reads per access check (when the sharing area is present)
   7. scale: one page of 50 of the clinic worklist and the folder list, and one run of the reminder
      timer's query, with 100 vs 100,000 records in the partition (+100,000 in other partitions)
+  8. image views with telemetry on (console exporters to /dev/null) vs off (bench/tracing.py)
+  9. 16 concurrent clients, mixed (uploads, lists, views, comments), on the server `make run` starts:
+     throughput, p99 and errors per operation
+
+Ratios of sections 2 and 6 are medians of interleaved rounds with the spread across rounds, and p99
+latencies beside them (bench/measure.py).
 
 `python -m bench [section ...]` runs only the named sections (import, requests, ingest, rss,
-unwraps, sharing, scale); `scale --cosmos` adds a small-N run on cosmosdb-server.
+unwraps, sharing, scale, tracing, mixed); `scale --cosmos` adds a small-N run on cosmosdb-server. `python -m bench
+profile` (not in the default run) samples the bench server with py-spy under a patient's and a
+clinician's image view and the folder list, and prints the top frames (bench/profile.py).
 """
 from __future__ import annotations
 
@@ -73,33 +83,10 @@ def start_server():
     raise RuntimeError("bench server did not start")
 
 
-def rate(client, path, headers=None, seconds: float = 3.0) -> float:
-    count, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        response = client.get(path, headers=headers)
-        assert response.status_code == 200, (path, response.status_code)
-        count += 1
-    return count / (time.perf_counter() - started)
+def bench_requests() -> None:
+    from bench import lists
 
-
-def bench_requests(seconds: float = 3.0) -> None:
-    server, client = start_server()
-    try:
-        from tests.support import steps
-
-        api = steps.Client(client)
-        auth = api.patient("bench", "Bench")
-        for i in range(20):
-            steps.folder(api, auth, f"folder {i}")
-
-        bare = rate(client, "/bare", seconds=seconds)
-        folders = rate(client, "/api/folders", auth, seconds=seconds)
-        print("2. request rate, one keep-alive client, same uvicorn server")
-        print(f"   bare ASGI endpoint        {bare:8.0f} req/s   1.00x")
-        print(f"   GET /api/folders (20)     {folders:8.0f} req/s   {folders / bare:5.2f}x")
-    finally:
-        server.terminate()
-        server.wait(10)
+    lists.run()
 
 
 def _free_port() -> int:
@@ -163,8 +150,12 @@ def _best(fn, runs: int = 3) -> float:
 
 
 def bench_rss() -> None:
+    from bench import rss
+
     out = subprocess.run([PY, "-m", "bench.rss"], cwd=REPO, capture_output=True, text=True, check=True)
-    print("4. " + out.stdout.strip())
+    print("4. peak memory")
+    print(out.stdout.rstrip())
+    rss.concurrent()
 
 
 def bench_unwraps() -> None:
@@ -207,20 +198,45 @@ def bench_scale() -> None:
     scale.run(cosmos="--cosmos" in sys.argv)
 
 
+def bench_mixed() -> None:
+    from bench import mixed
+
+    mixed.run()
+
+
+def bench_tracing() -> None:
+    from bench import tracing
+
+    tracing.run()
+
+
 SECTIONS = {"import": bench_import, "requests": bench_requests, "ingest": bench_ingest, "rss": bench_rss,
-            "unwraps": bench_unwraps, "sharing": bench_sharing, "scale": bench_scale}
+            "unwraps": bench_unwraps, "sharing": bench_sharing, "scale": bench_scale, "tracing": bench_tracing}
+SECTIONS["mixed"] = bench_mixed  # section 9, after the others: it starts a server of its own
+
+
+def bench_profile() -> None:
+    from bench import profile
+
+    profile.run()
+
+
+ON_REQUEST = {"profile": bench_profile}  # run only when named
 
 
 def main() -> int:
     sys.path.insert(0, str(REPO))
     os.chdir(REPO)
     chosen = [a for a in sys.argv[1:] if not a.startswith("--")]
-    unknown = [a for a in chosen if a not in SECTIONS]
+    unknown = [a for a in chosen if a not in SECTIONS and a not in ON_REQUEST]
     if unknown:
-        print(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}", file=sys.stderr)
+        print(f"unknown section(s) {unknown}; choose from {list(SECTIONS) + list(ON_REQUEST)}", file=sys.stderr)
         return 2
     for name, section in SECTIONS.items():
         if not chosen or name in chosen:
+            section()
+    for name, section in ON_REQUEST.items():
+        if name in chosen:
             section()
     return 0
 

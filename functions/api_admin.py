@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response
 
 from shared_code.api_schemas import ListOf
-from shared_code.http.common import PageParams, require_json
+from shared_code.http.common import Page, require_json
 from shared_code.http.deps import Clinics, PlatformAdmin
 from shared_code.http.openapi import problem
 from shared_code.http.routing import ApiRoute
@@ -24,12 +24,13 @@ def onboard_clinic(body: ClinicIn, response: Response, clinics: Clinics, p: Plat
 
 
 @router.get("", response_model=ListOf[Clinic], description="Newest first.")
-def list_clinics(clinics: Clinics, p: PlatformAdmin, page: PageParams = Depends()) -> ListOf[Clinic]:
+def list_clinics(clinics: Clinics, p: PlatformAdmin, page: Page) -> ListOf[Clinic]:
     items, continuation = clinics.list(page.limit, page.continuation)
     return ListOf[Clinic](items=[Clinic.model_validate(c) for c in items], continuation=continuation)
 
 
 @router.patch("/{clinicId}", response_model=Clinic, dependencies=[Depends(require_json)],
-              description="Change the subscription end, the notification e-mail or the name.")
+              description="Change the subscription end, the notification e-mail, the name, or the clinic's "
+                          "`referralService` settings (merged: the settings not sent keep their values).")
 def patch_clinic(clinicId: str, body: ClinicPatch, clinics: Clinics, p: PlatformAdmin) -> Clinic:
     return Clinic.model_validate(clinics.patch(p, clinicId, body))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Response
 
 from shared_code.api_schemas import ListOf
-from shared_code.http.common import PageParams, require_json
+from shared_code.http.common import Page, require_json
 from shared_code.http.deps import Access, Clinician, Clinics, Members, PatientPrincipal
 from shared_code.http.openapi import problem
 from shared_code.http.routing import ApiRoute
@@ -29,7 +29,7 @@ def lookup_clinic(clinics: Clinics, p: PatientPrincipal,
 
 @router.get("/{clinicId}/members", response_model=ListOf[Member], description="clinic_admin: the clinic's members.")
 def list_members(clinicId: str, access: Access, members: Members, p: Clinician,
-                 page: PageParams = Depends()) -> ListOf[Member]:
+                 page: Page) -> ListOf[Member]:
     access.clinic(p, clinicId, admin=True)
     items, continuation = members.list(clinicId, page.limit, page.continuation)
     return ListOf[Member](items=[Member.model_validate(m.public()) for m in items], continuation=continuation)

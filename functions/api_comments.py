@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends
 
 from shared_code.access import COMMENT
 from shared_code.api_schemas import ListOf
-from shared_code.http.common import PageParams, require_json
+from shared_code.http.common import Page, require_json
 from shared_code.http.deps import Access, Clinician, Comments, Patient
+from shared_code.http.offload import stores_only
 from shared_code.http.routing import ApiRoute
 from shared_code.sharing.comments import image_not_in_folder
 from shared_code.sharing.schemas import Comment, CommentIn
@@ -17,13 +18,15 @@ router = APIRouter(route_class=ApiRoute, tags=["comments"])
 
 @router.get("/api/folders/{folderId}/comments", response_model=ListOf[Comment],
             description="The folder's comments, newest first: your notes and every clinician's comment.")
-def list_comments(folderId: str, comments: Comments, caller: Patient, page: PageParams = Depends()) -> ListOf[Comment]:
+@stores_only
+def list_comments(folderId: str, comments: Comments, caller: Patient, page: Page) -> ListOf[Comment]:
     items, continuation = comments.list(caller.patient_id, folderId, page.limit, page.continuation)
     return ListOf[Comment](items=[Comment.model_validate(c.public()) for c in items], continuation=continuation)
 
 
 @router.post("/api/folders/{folderId}/comments", status_code=201, response_model=Comment,
              dependencies=[Depends(require_json)], description="A note of your own on the folder or one of its images.")
+@stores_only
 def add_note(folderId: str, body: CommentIn, comments: Comments, caller: Patient) -> Comment:
     comment = comments.add_by_patient(caller.patient_id, caller.account.display_name, folderId, body)
     return Comment.model_validate(comment.public())
@@ -33,6 +36,7 @@ def add_note(folderId: str, body: CommentIn, comments: Comments, caller: Patient
              dependencies=[Depends(require_json)], tags=["clinician: shares"],
              description="Comment on the shared folder or one of its images; it appears in the patient's folder and "
                          "the patient is notified (never with the text). Audited (without the text).")
+@stores_only
 def add_clinician_comment(clinicId: str, grantId: str, body: CommentIn, access: Access, comments: Comments,
                           p: Clinician) -> Comment:
     checked = access.grant(p, clinicId, grantId, COMMENT)

@@ -5,8 +5,9 @@ from fastapi import APIRouter, Depends, Header, Response
 
 from shared_code.api_schemas import ListOf
 from shared_code.folders.schemas import Folder, FolderIn, FolderPatch, Reminder, ReminderIn
-from shared_code.http.common import PageParams, require_json
+from shared_code.http.common import Page, require_json
 from shared_code.http.deps import Folders, Patient
+from shared_code.http.offload import stores_only
 from shared_code.http.routing import ApiRoute
 
 router = APIRouter(route_class=ApiRoute, prefix="/api/folders", tags=["patient: folders"])
@@ -20,7 +21,8 @@ def create_folder(body: FolderIn, response: Response, folders: Folders, caller: 
 
 
 @router.get("", response_model=ListOf[Folder], description="Newest first.")
-def list_folders(folders: Folders, caller: Patient, page: PageParams = Depends()) -> ListOf[Folder]:
+@stores_only
+def list_folders(folders: Folders, caller: Patient, page: Page) -> ListOf[Folder]:
     items, continuation = folders.list(caller.patient_id, page.limit, page.continuation)
     return ListOf[Folder](items=[Folder.model_validate(f.public()) for f in items], continuation=continuation)
 

@@ -9,8 +9,9 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from shared_code.api_schemas import ListOf
-from shared_code.http.common import PageParams, require_json
+from shared_code.http.common import Page, image_response, require_json
 from shared_code.http.deps import Edits, Folders, Images, Ingest, Patient
+from shared_code.http.offload import stores_only
 from shared_code.http.problems import Problem, validation_problem
 from shared_code.http.openapi import INTEGRITY, KEY_SERVICE, NOT_READY, problem
 from shared_code.http.routing import ApiRoute
@@ -22,13 +23,6 @@ router = APIRouter(route_class=ApiRoute, tags=["patient: images"])
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif")
 _upload_fields = TypeAdapter(UploadStart)
-
-
-def image_response(stream: ImageStream, *, filename: str) -> StreamingResponse:
-    """Decrypted bytes, authenticated before the first byte; never cached by anything in between."""
-    return StreamingResponse(stream.chunks, media_type=stream.content_type, headers={
-        "Content-Length": str(stream.length), "Cache-Control": "private, no-store",
-        "Content-Disposition": f'inline; filename="{filename}"', "X-Content-Type-Options": "nosniff"})
 
 
 def _image(image: ImageRecord) -> Image:
@@ -49,6 +43,18 @@ def _template(image: ImageRecord | None) -> Template:
 async def upload_image(folderId: str, request: Request, response: Response, ingest: Ingest, caller: Patient,
                        takenAt: str | None = Query(None), note: str | None = Query(None, max_length=1000),
                        view: View | None = Query(None)) -> Image:
+    meta, body = await direct_upload(request, takenAt, note, view)
+    # Decoding and encryption are CPU work: keep the event loop free.
+    image = await run_in_threadpool(ingest.upload, caller.patient_id, folderId, body, taken_at=meta.takenAt,
+                                    note=meta.note, view=meta.view)
+    response.headers["Location"] = f"/api/images/{image.id}"
+    return _image(image)
+
+
+async def direct_upload(request: Request, takenAt: str | None, note: str | None,
+                        view: str | None) -> tuple[UploadStart, bytes]:
+    """A direct upload's fields (query parameters, or headers of the same names) and its bytes, as a
+    patient's and a referral's upload take them: 415 for another content type, 422 for a bad field."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in IMAGE_TYPES:
         raise Problem(415, detail="Send the image as image/jpeg, image/png or image/heic.")
@@ -59,12 +65,7 @@ async def upload_image(folderId: str, request: Request, response: Response, inge
         meta = _upload_fields.validate_python({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
         raise validation_problem(list(exc.errors())) from None
-    body = await request.body()
-    # Decoding and encryption are CPU work: keep the event loop free.
-    image = await run_in_threadpool(ingest.upload, caller.patient_id, folderId, body, taken_at=meta.takenAt,
-                                    note=meta.note, view=meta.view)
-    response.headers["Location"] = f"/api/images/{image.id}"
-    return _image(image)
+    return meta, await request.body()
 
 
 def _header_text(request: Request, name: str) -> str | None:
@@ -86,7 +87,8 @@ def start_upload(folderId: str, request: Request, ingest: Ingest, caller: Patien
 
 @router.get("/api/folders/{folderId}/images", response_model=ListOf[Image],
             description="The folder's images in `takenAt` order (upload time where none is known).")
-def list_images(folderId: str, folders: Folders, images: Images, caller: Patient, page: PageParams = Depends(),
+@stores_only
+def list_images(folderId: str, folders: Folders, images: Images, caller: Patient, page: Page,
                 status: str | None = Query(None, pattern="^(pending|ready|rejected)$")) -> ListOf[Image]:
     folders.get(caller.patient_id, folderId)
     items, continuation = images.list_folder(caller.patient_id, folderId, status=ImageStatus(status) if status else None,
@@ -95,6 +97,7 @@ def list_images(folderId: str, folders: Folders, images: Images, caller: Patient
 
 
 @router.get("/api/images/{imageId}", response_model=Image)
+@stores_only
 def get_image(imageId: str, images: Images, caller: Patient) -> Image:
     return _image(images.get(caller.patient_id, imageId))
 
@@ -116,16 +119,22 @@ _BINARY = {200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": 
 
 
 @router.get("/api/images/{imageId}/content", response_class=StreamingResponse, responses=_BINARY)
+@stores_only
 def image_content(imageId: str, images: Images, caller: Patient):
     image = images.get(caller.patient_id, imageId)
     extension = "png" if image.content_type == "image/png" else "jpg"
-    return image_response(images.open(caller.patient_id, image, "original"), filename=f"{imageId}.{extension}")
+    return _content(images.open(caller.patient_id, image, "original"), f"{imageId}.{extension}")
 
 
 @router.get("/api/images/{imageId}/thumbnail", response_class=StreamingResponse, responses=_BINARY)
+@stores_only
 def image_thumbnail(imageId: str, images: Images, caller: Patient):
     image = images.get(caller.patient_id, imageId)
-    return image_response(images.open(caller.patient_id, image, "thumbnail"), filename=f"{imageId}-thumbnail.jpg")
+    return _content(images.open(caller.patient_id, image, "thumbnail"), f"{imageId}-thumbnail.jpg")
+
+
+def _content(stream: ImageStream, filename: str) -> Response:
+    return image_response(stream, **{"Content-Disposition": f'inline; filename="{filename}"'})
 
 
 @router.get("/api/folders/{folderId}/template", response_model=Template,

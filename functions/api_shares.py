@@ -12,8 +12,9 @@ from fastapi.responses import StreamingResponse
 
 from shared_code.access import EXPORT_EPR, VIEW
 from shared_code.api_schemas import ListOf
-from shared_code.http.common import PageParams, require_json
+from shared_code.http.common import Page, image_response, require_json
 from shared_code.http.deps import Access, Audit, Clinician, ClinicianViews, Grants, Patient
+from shared_code.http.offload import stores_only
 from shared_code.http.openapi import INTEGRITY, KEY_SERVICE, problem
 from shared_code.http.routing import ApiRoute
 from shared_code.sharing.fhir_export import FHIR_JSON
@@ -37,7 +38,7 @@ def create_share(folderId: str, body: ShareIn, grants: Grants, caller: Patient) 
 
 @router.get("/api/folders/{folderId}/shares", response_model=ListOf[Grant], tags=["patient: sharing"],
             description="The folder's shares, newest first, each with its status now.")
-def list_shares(folderId: str, grants: Grants, caller: Patient, page: PageParams = Depends()) -> ListOf[Grant]:
+def list_shares(folderId: str, grants: Grants, caller: Patient, page: Page) -> ListOf[Grant]:
     items, continuation = grants.list_for_folder(caller.patient_id, folderId, page.limit, page.continuation)
     return ListOf[Grant](items=[Grant.model_validate(g) for g in items], continuation=continuation)
 
@@ -52,7 +53,8 @@ def revoke_share(grantId: str, grants: Grants, caller: Patient) -> Response:
 
 @router.get("/api/me/access-log", response_model=ListOf[AccessLogEntry], tags=["patient: account"],
             description="Every clinician action on your data (viewed, downloaded, exported, commented), newest first.")
-def access_log(audit: Audit, caller: Patient, page: PageParams = Depends()) -> ListOf[AccessLogEntry]:
+@stores_only
+def access_log(audit: Audit, caller: Patient, page: Page) -> ListOf[AccessLogEntry]:
     entries, continuation = audit.access_log(caller.principal, caller.patient_id, page.limit, page.continuation)
     return ListOf[AccessLogEntry](items=[AccessLogEntry.model_validate(e.public()) for e in entries],
                                   continuation=continuation)
@@ -61,7 +63,8 @@ def access_log(audit: Audit, caller: Patient, page: PageParams = Depends()) -> L
 # --- clinician ---
 @router.get("/api/clinics/{clinicId}/shares", response_model=ListOf[Grant], tags=["clinician: shares"],
             description="The clinic's worklist of shared folders, newest first; `status` filters by the status now.")
-def worklist(clinicId: str, access: Access, grants: Grants, p: Clinician, page: PageParams = Depends(),
+@stores_only
+def worklist(clinicId: str, access: Access, grants: Grants, p: Clinician, page: Page,
              status: GrantStatus | None = Query(None)) -> ListOf[Grant]:
     access.clinic(p, clinicId)
     items, continuation = grants.worklist(clinicId, status, page.limit, page.continuation)
@@ -76,10 +79,8 @@ def grant_detail(clinicId: str, grantId: str, access: Access, views: ClinicianVi
 
 
 def _image(access: Access, views: ClinicianViews, p: Clinician, clinic_id: str, grant_id: str, image_id: str,
-           variant: Literal["original", "thumbnail"]) -> StreamingResponse:
-    stream = views.open_image(access.image(p, clinic_id, grant_id, image_id, VIEW), variant)
-    return StreamingResponse(stream.chunks, media_type=stream.content_type,
-                             headers={"Content-Length": str(stream.length), **_NO_STORE})
+           variant: Literal["original", "thumbnail"]) -> Response:
+    return image_response(views.open_image(access.image(p, clinic_id, grant_id, image_id, VIEW), variant))
 
 
 _IMAGE_RESPONSES = {200: {"content": {"image/jpeg": {}, "image/png": {}, "image/heic": {}},
@@ -88,8 +89,9 @@ _IMAGE_RESPONSES = {200: {"content": {"image/jpeg": {}, "image/png": {}, "image/
 
 @router.get(_CLINIC_SHARE + "/images/{imageId}/content", tags=["clinician: shares"], response_class=StreamingResponse,
             responses=_IMAGE_RESPONSES, description="View an image of the shared folder. Audited.")
+@stores_only
 def image_content(clinicId: str, grantId: str, imageId: str, access: Access, views: ClinicianViews,
-                  p: Clinician) -> StreamingResponse:
+                  p: Clinician) -> Response:
     return _image(access, views, p, clinicId, grantId, imageId, "original")
 
 
@@ -97,8 +99,9 @@ def image_content(clinicId: str, grantId: str, imageId: str, access: Access, vie
             response_class=StreamingResponse,
             responses={200: {"content": {"image/jpeg": {}}}, **KEY_SERVICE, **INTEGRITY},
             description="A small JPEG of an image of the shared folder. Audited.")
+@stores_only
 def image_thumbnail(clinicId: str, grantId: str, imageId: str, access: Access, views: ClinicianViews,
-                    p: Clinician) -> StreamingResponse:
+                    p: Clinician) -> Response:
     return _image(access, views, p, clinicId, grantId, imageId, "thumbnail")
 
 

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """Backend of a patient-led teledermatology service. Patients keep dated photographs of a
 skin problem in folders and share a folder with a clinic for a time and purposes they choose.
 Every error is RFC 9457 `application/problem+json`. Lists are paged with `limit` and `continuation`."""
+# FastAPI's own spans record the raw path and query (ids, notes, codes) and its logs exception texts:
+# the request's span is RequestContextMiddleware's, by route template. Its metrics would repeat what
+# that span says (Application Insights counts and times requests from it), at a cost on every request.
+TELEMETRY = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 
 
 def create_api(container_factory: Callable[[], "Container"] | None = None, settings: Settings | None = None) -> FastAPI:
@@ -40,7 +44,7 @@ def create_api(container_factory: Callable[[], "Container"] | None = None, setti
     configure_logging(settings.log_level, stream=None if settings.is_local else False)
 
     app = FastAPI(title="Teledermatology API", version="1.0.0", description=DESCRIPTION,
-                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
+                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None, telemetry=TELEMETRY)
     app.state.settings = settings
     if container_factory is None:
         from functions import runtime
@@ -67,6 +71,16 @@ def create_api(container_factory: Callable[[], "Container"] | None = None, setti
 
     for sharing_router in (api_admin.router, api_clinics.router, api_shares.router, api_comments.router):
         app.include_router(sharing_router)
+
+    from functions import api_referrals  # the GP-referred pathway
+
+    app.include_router(api_referrals.router)
+    from functions import api_referral_export  # the referral for the EPR (FHIR)
+
+    app.include_router(api_referral_export.router)
+    from functions import api_referral_images  # a referral's images
+
+    app.include_router(api_referral_images.router)
 
     app.add_middleware(UnhandledErrors)  # innermost: its 500 still gets CORS headers and a request id
     # The clinician portal is a browser app on its own origin; only that origin may call from a page.
@@ -96,7 +110,7 @@ def _misconfigured(error: ValidationError) -> FastAPI:
     configure_logging("INFO", stream=False)
     reasons = "; ".join(str(e.get("msg")) for e in error.errors())
     log.critical("invalid settings, serving 503 only: %s", reasons)
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, telemetry=TELEMETRY)
     problems.install(app)
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)

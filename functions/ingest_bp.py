@@ -27,6 +27,7 @@ from azurefunctions.extensions.base import Datum, InConverter, SdkType
 from functions.local_jobs import LocalJob
 from functions.runtime import get_container
 from shared_code.settings import INCOMING_CONTAINER
+from shared_code.telemetry.traces import trigger_run
 
 log = logging.getLogger(__name__)
 bp = func.Blueprint()
@@ -63,26 +64,30 @@ class _IncomingBlobConverter(InConverter, binding="blob", trigger="blobTrigger")
 @bp.blob_trigger(arg_name="blob", path=f"{INCOMING_CONTAINER}/{{name}}", connection="AzureWebJobsStorage",
                  source=func.BlobSource.EVENT_GRID)
 def process_incoming_upload(blob: IncomingBlob) -> None:
-    outcome = get_container().incoming.process(blob.name)
+    with trigger_run("blob", "process_incoming_upload"):
+        outcome = get_container().incoming.process(blob.name)
     log.info("incoming upload handled", extra={"event": f"upload.{outcome}"})
 
 
 @bp.function_name("redrive_uploads")
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False, use_monitor=True)
 def redrive_uploads(timer: func.TimerRequest) -> None:
-    redrive_uploads_job(get_container())
+    with trigger_run("timer", "redrive_uploads"):
+        redrive_uploads_job(get_container())
 
 
 @bp.function_name("sweep_incoming")
 @bp.timer_trigger(arg_name="timer", schedule="0 17 * * * *", run_on_startup=False, use_monitor=True)
 def sweep_incoming(timer: func.TimerRequest) -> None:
-    sweep_incoming_job(get_container())
+    with trigger_run("timer", "sweep_incoming"):
+        sweep_incoming_job(get_container())
 
 
 @bp.function_name("sweep_leftovers")
 @bp.timer_trigger(arg_name="timer", schedule="0 41 * * * *", run_on_startup=False, use_monitor=True)
 def sweep_leftovers(timer: func.TimerRequest) -> None:
-    sweep_leftovers_job(get_container())
+    with trigger_run("timer", "sweep_leftovers"):
+        sweep_leftovers_job(get_container())
 
 
 def redrive_uploads_job(container) -> dict[str, int]:

@@ -14,3 +14,5 @@ class LocalJob:
     name: str
     every_seconds: float
     run: Callable[["Container"], None]
+    # A span per run (the Azure timer's twin); off for a queue poller, whose messages have their own.
+    traced: bool = True

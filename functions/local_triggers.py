@@ -13,8 +13,9 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Callable
 
-from functions import ingest_bp, notifications_bp, schedules_bp
+from functions import decision_support_bp, ingest_bp, notifications_bp, schedules_bp
 from functions.local_jobs import LocalJob
+from shared_code.telemetry.traces import trigger_run
 
 if TYPE_CHECKING:
     from shared_code.container import Container
@@ -24,11 +25,20 @@ log = logging.getLogger(__name__)
 
 def local_jobs() -> list[LocalJob]:
     """Every trigger area contributes its jobs here (the module's LOCAL_JOBS)."""
-    return [*ingest_bp.LOCAL_JOBS, *notifications_bp.LOCAL_JOBS, *schedules_bp.LOCAL_JOBS]
+    return [*ingest_bp.LOCAL_JOBS, *notifications_bp.LOCAL_JOBS, *schedules_bp.LOCAL_JOBS,
+            *decision_support_bp.LOCAL_JOBS]
 
 
 def at_start_jobs() -> list[LocalJob]:
     return [*ingest_bp.LOCAL_AT_START]
+
+
+def run(job: LocalJob, container: "Container") -> None:
+    """One run of a job, in its span as the Azure timer's run is (shared_code/telemetry/traces.py)."""
+    if not job.traced:
+        return job.run(container)
+    with trigger_run("timer", job.name):
+        job.run(container)
 
 
 def start_local_triggers(container: "Container") -> Callable[[], None]:
@@ -37,7 +47,7 @@ def start_local_triggers(container: "Container") -> Callable[[], None]:
     for job in at_start_jobs():
         def once(job: LocalJob = job) -> None:
             try:
-                job.run(container)
+                run(job, container)
             except Exception:  # noqa: BLE001 - the timer runs it again later
                 log.exception("start-up job %s failed", job.name)
 
@@ -48,7 +58,7 @@ def start_local_triggers(container: "Container") -> Callable[[], None]:
         def loop(job: LocalJob = job) -> None:
             while not stopping.wait(job.every_seconds):
                 try:
-                    job.run(container)
+                    run(job, container)
                 except Exception:  # noqa: BLE001 - a failing job must not stop the others
                     log.exception("local trigger %s failed", job.name)
 

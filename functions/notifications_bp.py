@@ -17,6 +17,8 @@ import azure.functions as func
 from functions.local_jobs import LocalJob
 from functions.runtime import get_container
 from shared_code.settings import NOTIFICATIONS_QUEUE
+from shared_code.telemetry import metrics
+from shared_code.telemetry.traces import trigger_run
 
 bp = func.Blueprint()
 
@@ -25,14 +27,23 @@ bp = func.Blueprint()
 def notifications_queue(msg: func.QueueMessage) -> None:
     from shared_code.notifications.dispatcher import handle_notification
 
-    handle_notification(get_container(), msg.get_body().decode("utf-8"), msg.dequeue_count or 1)
+    body, attempt = msg.get_body().decode("utf-8"), msg.dequeue_count or 1
+    # The message carries the trace of the request that caused it (shared_code/telemetry/traces.py).
+    with trigger_run("queue", NOTIFICATIONS_QUEUE, message=body, attempt=attempt):
+        try:
+            handle_notification(get_container(), body, attempt)
+        except Exception:
+            if attempt >= get_container().settings.notification_max_attempts:
+                metrics.message_poisoned(NOTIFICATIONS_QUEUE)  # the host moves it now (host.json maxDequeueCount)
+            raise
 
 
 @bp.timer_trigger(schedule="0 */1 * * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
 def sweep_outbox_timer(timer: func.TimerRequest) -> None:
     from shared_code.notifications.outbox import sweep_outbox
 
-    sweep_outbox(get_container())
+    with trigger_run("timer", "sweep_outbox_timer"):
+        sweep_outbox(get_container())
 
 
 def _pump_job(container) -> None:
@@ -49,6 +60,6 @@ def _sweep_job(container) -> None:
 
 # Locally (make run): the queue is polled every second, the outbox swept every 30 s.
 LOCAL_JOBS = [
-    LocalJob("notifications", 1, _pump_job),
+    LocalJob("notifications", 1, _pump_job, traced=False),  # each message has its span (pump.py)
     LocalJob("sweep_outbox", 30, _sweep_job),
 ]

@@ -86,6 +86,12 @@ param pdsApiKey string = ''
 param pdsKeyId string = ''
 @description('Name of the Key Vault secret (PEM) holding the PDS signing key; empty for pds-private-key. From PDS_PRIVATE_KEY_SECRET_NAME.')
 param pdsPrivateKeyName string = ''
+@description('AI decision support for referrals: the provider\'s HTTPS base URL; empty for none (nothing is sent, referrals say so). From DECISION_SUPPORT_URL.')
+param decisionSupportUrl string = ''
+@description('Entra scope of the decision-support provider for a managed-identity token, where it accepts one; empty to use an API key from Key Vault. From DECISION_SUPPORT_SCOPE.')
+param decisionSupportScope string = ''
+@description('Name of the Key Vault secret holding the decision-support provider\'s API key (when it takes no Entra token). From DECISION_SUPPORT_API_KEY_SECRET_NAME.')
+param decisionSupportKeyName string = ''
 
 // --- Browser uploads ---
 @description('Comma-separated browser origins (https://host[:port], e.g. the portal\'s origin) allowed to PUT uploads straight to blob storage with a user delegation SAS; empty for none (the mobile app needs no CORS). From UPLOAD_CORS_ORIGINS.')
@@ -197,6 +203,9 @@ module resources 'modules/resources.bicep' = {
     pdsApiKey: pdsApiKey
     pdsKeyId: pdsKeyId
     pdsPrivateKeyName: pdsPrivateKeyName
+    decisionSupportUrl: decisionSupportUrl
+    decisionSupportScope: decisionSupportScope
+    decisionSupportKeyName: decisionSupportKeyName
     uploadCorsOrigins: uploadCorsOriginList
     keyVaultCreateMode: keyVaultCreateMode
     alertEmailAddress: alertEmailAddress

@@ -101,7 +101,8 @@ def storage_names() -> dict[str, set[str]]:
 
     return {"document": set(settings.DOCUMENT_CONTAINERS),
             "blob": {settings.IMAGES_CONTAINER, settings.INCOMING_CONTAINER},
-            "queue": {settings.NOTIFICATIONS_QUEUE, settings.NOTIFICATIONS_POISON_QUEUE}}
+            "queue": {settings.NOTIFICATIONS_QUEUE, settings.NOTIFICATIONS_POISON_QUEUE,
+                      settings.DECISION_SUPPORT_QUEUE, settings.DECISION_SUPPORT_POISON_QUEUE}}
 
 
 def partition_constants(root: Path = ROOT) -> dict[str, str]:

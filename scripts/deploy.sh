@@ -22,6 +22,8 @@
 #   APP_LINK_BASE_URL  where a patient's mail opens the app (deep-link base)  (required)
 #   WORKFORCE_TENANTS PDS_BASE_URL PDS_TOKEN_URL PDS_API_KEY PDS_KEY_ID PDS_PRIVATE_KEY_SECRET_NAME
 #                      optional; empty is unset (no tenant list beyond WORKFORCE_ISSUER's, no trace)
+#   DECISION_SUPPORT_URL DECISION_SUPPORT_SCOPE DECISION_SUPPORT_API_KEY_SECRET_NAME
+#                      optional; empty is unset (no AI decision support for referrals: nothing is sent)
 #   ALERT_EMAIL_ADDRESS  operations mailbox for the alerts   (required)
 #   PUBLIC_BASE_URL    optional; defaults to https://<function app host name>
 #   UPLOAD_CORS_ORIGINS  optional; comma-separated https origins (e.g. the portal's) allowed to PUT

@@ -15,6 +15,16 @@ POINT READ (never a query, never a cache, so a removed member or a revoked grant
 6. for an image: it belongs to the grant's folder and is `ready` (else 404 `image-not-found`: the
    clinician may not learn about images outside what was shared).
 
+Referrals (the GP-referred pathway) go through the same checks 1-3 for the clinic in the path, then:
+
+4r. the referral is this clinic's: the service's own document (never while it is a draft), or one
+    the clinic sent (its pointer in the clinic's partition); anything else, including a referral
+    between two other clinics, is 404 `referral-not-found`;
+5r. the step belongs to the caller's side (`Side.REFERRER`: create, edit, lesions, images, submit,
+    cancel, acknowledge; `Side.SERVICE`: the worklist, outcomes, decision support): the other side
+    knows the referral exists, so 403 `referral-side-required`. Reading the referral, its images and
+    its export is open to both sides (`side=None`).
+
 Clinic administration (members, code rotation) needs (1), (2) and the member role `clinic_admin`
 (403 `clinic-admin-required`), but not (3): removing a leaver must never depend on a paid licence.
 
@@ -37,15 +47,18 @@ viewing is allowed under any purpose; taking identifiable copies out for them is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from shared_code.auth.principal import CLINICIAN, Principal
 from shared_code.clock import Clock
 from shared_code.errors import (
     ClinicAdminRequired, ClinicNotFound, GrantExpired, GrantNotFound, GrantRevoked, ImageNotFound, PurposeNotGranted,
-    RoleRequired, SubscriptionInactive,
+    ReferralNotFound, ReferralSideRequired, RoleRequired, SubscriptionInactive,
 )
 from shared_code.images.contract import ImageReader
 from shared_code.images.records import ImageRecord
+from shared_code.referrals.records import Referral
+from shared_code.referrals.repository import ReferralRepository
 from shared_code.sharing.grant_repository import GrantRepository
 from shared_code.sharing.members import member_for
 from shared_code.sharing.records import (
@@ -55,7 +68,12 @@ from shared_code.sharing.repository import ClinicRepository, MemberRepository
 
 VIEW, COMMENT, EXPORT_EPR = Operation.VIEW, Operation.COMMENT, Operation.EXPORT_EPR
 __all__ = ["VIEW", "COMMENT", "EXPORT_EPR", "PURPOSE_OPERATIONS", "allowed_operations", "AccessPolicy",
-           "ClinicAccess", "GrantAccess", "ImageAccess"]
+           "ClinicAccess", "GrantAccess", "ImageAccess", "ReferralAccess", "Side"]
+
+
+class Side(str, Enum):
+    REFERRER = "referring"
+    SERVICE = "receiving"
 
 
 @dataclass(frozen=True)
@@ -83,13 +101,20 @@ class ImageAccess(GrantAccess):
     image: ImageRecord
 
 
+@dataclass(frozen=True)
+class ReferralAccess(ClinicAccess):
+    referral: Referral
+    side: Side  # the caller's side of this referral
+
+
 class AccessPolicy:
     def __init__(self, clinics: ClinicRepository, members: MemberRepository, grants: GrantRepository,
-                 images: ImageReader, clock: Clock):
+                 images: ImageReader, referrals: ReferralRepository, clock: Clock):
         self._clinics = clinics
         self._members = members
         self._grants = grants
         self._images = images
+        self._referrals = referrals
         self._clock = clock
 
     def clinic(self, principal: Principal, clinic_id: str, *, admin: bool = False) -> ClinicAccess:
@@ -143,3 +168,23 @@ class AccessPolicy:
         except ImageNotFound:
             return None
         return image if image.shown_in(access.grant.folder_id) else None
+
+    def referral(self, principal: Principal, clinic_id: str, referral_id: str, side: Side | None) -> ReferralAccess:
+        """Checks 1-3, 4r and 5r (`side` None: either side may)."""
+        access = self.clinic(principal, clinic_id)
+        referral, caller_side = self._referral_of(clinic_id, referral_id)
+        if referral is None:
+            raise ReferralNotFound(referral_id)
+        if side is not None and side is not caller_side:
+            raise ReferralSideRequired(side.value)
+        return ReferralAccess(access.principal, access.clinic, access.member, referral, caller_side)
+
+    def _referral_of(self, clinic_id: str, referral_id: str) -> tuple[Referral | None, Side]:
+        """Point reads: the service's own referral (not a draft), else the one this clinic sent."""
+        own = self._referrals.get(clinic_id, referral_id)
+        if own is not None and own.referring_clinic_id != clinic_id:
+            return (own if own.received else None), Side.SERVICE
+        pointer = self._referrals.sent(clinic_id, referral_id)
+        if pointer is None:
+            return None, Side.REFERRER
+        return (own if own is not None else self._referrals.get(pointer.service_clinic_id, referral_id)), Side.REFERRER

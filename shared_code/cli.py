@@ -1,10 +1,13 @@
 """Operations commands: `python -m shared_code.cli <command> ...`.
 
-    poison list                      the notifications poison queue (ids, kind, attempts)
-    poison requeue --all             move every poisoned message back to the notifications queue
-    poison requeue --id ID           move one back (its queue message id or its eventId)
-    rotate-patient-keys [--dry-run]  re-wrap every patient key under the newest KEK version; resumable:
-                                     patients already under it are skipped, so run it again after a stop
+    poison list [--queue Q]          a poison queue (ids and attempts only); Q: notifications (default)
+                                     or decision-support
+    poison requeue --all [--queue Q] move every poisoned message back to its queue
+    poison requeue --id ID [--queue Q]
+                                     move one back (its queue message id, or its eventId for a
+                                     notification, its lesionId for a decision-support job)
+    rotate-patient-keys [--dry-run]  re-wrap every patient and referral key under the newest KEK version;
+                                     resumable: keys already under it are skipped, so run it again after a stop
     legal-hold set --patient ID --reason REF --by ADMIN
                                      stop every retention action for one patient (audited)
     legal-hold clear --patient ID --by ADMIN
@@ -12,8 +15,9 @@
 
 Works on whichever backends the settings select (APP_MODE and friends from the environment):
 the embedded SQLite queue under LOCAL_DATA_DIR, or the Storage queue in Azure. A requeued message
-is sent again from its first attempt; the dispatcher's dedupe records make sure nobody already
-told is told twice.
+is sent again from its first attempt; a second copy does no harm: the dispatcher's dedupe records
+make sure nobody already told is told twice, and the decision-support worker drops a job whose
+lesion is no longer waiting for that assessment.
 
 Each command area adds itself to `COMMANDS` with a `register(subparsers)` function that sets
 `handler(args, container, out) -> int` on its parsers.
@@ -23,10 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
 from shared_code.ports.errors import NotFound
-from shared_code.settings import NOTIFICATIONS_POISON_QUEUE, NOTIFICATIONS_QUEUE
+from shared_code.settings import (
+    DECISION_SUPPORT_POISON_QUEUE, DECISION_SUPPORT_QUEUE, NOTIFICATIONS_POISON_QUEUE, NOTIFICATIONS_QUEUE,
+)
 
 PEEK_LIMIT = 32  # the most Azure Storage lets one peek return
 REQUEUE_VISIBILITY = 60
@@ -34,26 +41,48 @@ SCAN_VISIBILITY = 1  # seconds the other messages of a scanned batch stay hidden
 
 
 # --- poison ---
+@dataclass(frozen=True)
+class Poisoned:
+    """One queue whose failed messages the Functions host parks in a poison queue."""
+    queue: str
+    poison: str
+    noun: str                 # what one message is, in what the commands print
+    fields: tuple[str, ...]   # the body's id fields that are printed (nothing else of a body is)
+    key: str                  # the body field `requeue --id` also matches
+
+
+POISON_QUEUES = {
+    "notifications": Poisoned(NOTIFICATIONS_QUEUE, NOTIFICATIONS_POISON_QUEUE, "notification",
+                              ("kind", "eventId", "dedupeKey"), "eventId"),
+    "decision-support": Poisoned(DECISION_SUPPORT_QUEUE, DECISION_SUPPORT_POISON_QUEUE, "decision-support job",
+                                 ("clinicId", "referralId", "lesionId", "imageId"), "lesionId"),
+}
+
+
 def _register_poison(subparsers) -> None:
-    poison = subparsers.add_parser("poison", help="the notifications poison queue")
+    poison = subparsers.add_parser("poison", help="the poison queues (notifications, decision-support)")
     actions = poison.add_subparsers(dest="action", required=True)
-    listing = actions.add_parser("list", help=f"show up to {PEEK_LIMIT} poisoned notifications")
+    which_queue = argparse.ArgumentParser(add_help=False)
+    which_queue.add_argument("--queue", choices=sorted(POISON_QUEUES), default="notifications",
+                             help="whose poison queue (default: notifications)")
+    listing = actions.add_parser("list", parents=[which_queue], help=f"show up to {PEEK_LIMIT} poisoned messages")
     listing.set_defaults(handler=_poison_list)
-    requeue = actions.add_parser("requeue", help="move poisoned notifications back to the queue")
+    requeue = actions.add_parser("requeue", parents=[which_queue], help="move poisoned messages back to their queue")
     which = requeue.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every poisoned message")
-    which.add_argument("--id", metavar="ID", help="one message: its queue message id or its eventId")
+    which.add_argument("--id", metavar="ID", help="one message: its queue message id, or its eventId "
+                                                  "(notifications) or lesionId (decision-support)")
     requeue.set_defaults(handler=_poison_requeue)
 
 
-def _summary(body: str) -> dict[str, Any]:
-    """Ids only: the kind, event and dedupe key (messages never carry personal data, but a
-    malformed one could hold anything, so its body is not printed)."""
+def _summary(body: str, fields: tuple[str, ...]) -> dict[str, Any]:
+    """Ids only (messages never carry personal data, but a malformed one could hold anything, so
+    its body is not printed)."""
     try:
         message = json.loads(body)
-        return {"kind": message.get("kind"), "eventId": message.get("eventId"), "dedupeKey": message.get("dedupeKey")}
+        return {name: message.get(name) for name in fields}
     except (ValueError, AttributeError):
-        return {"kind": None, "eventId": None, "malformed": True}
+        return {**dict.fromkeys(fields), "malformed": True}
 
 
 def _missing_queue(exc: Exception) -> bool:
@@ -62,22 +91,24 @@ def _missing_queue(exc: Exception) -> bool:
 
 
 def _poison_list(args, container, out: TextIO) -> int:
+    which = POISON_QUEUES[args.queue]
     try:
-        messages = container.adapters.queue.peek(NOTIFICATIONS_POISON_QUEUE, max_messages=PEEK_LIMIT)
+        messages = container.adapters.queue.peek(which.poison, max_messages=PEEK_LIMIT)
     except Exception as exc:
         if not _missing_queue(exc):
             raise
         messages = []
     for message in messages:
-        out.write(json.dumps({"id": message.id, "attempts": message.dequeue_count, **_summary(message.body)}) + "\n")
+        out.write(json.dumps({"id": message.id, "attempts": message.dequeue_count,
+                              **_summary(message.body, which.fields)}) + "\n")
     more = " (the first ones: more may be waiting)" if len(messages) == PEEK_LIMIT else ""
-    out.write(f"{len(messages)} poisoned notification(s){more}\n")
+    out.write(f"{len(messages)} poisoned {which.noun}(s){more}\n")
     return 0
 
 
 def _poison_requeue(args, container, out: TextIO) -> int:
     try:
-        return _requeue(args, container.adapters.queue, out)
+        return _requeue(args, POISON_QUEUES[args.queue], container.adapters.queue, out)
     except Exception as exc:
         if not _missing_queue(exc):
             raise
@@ -85,49 +116,49 @@ def _poison_requeue(args, container, out: TextIO) -> int:
         return 0 if args.all else 1
 
 
-def _requeue(args, queue, out: TextIO) -> int:
+def _requeue(args, which: Poisoned, queue, out: TextIO) -> int:
     moved = 0
     if args.all:
         while True:
-            batch = queue.receive(NOTIFICATIONS_POISON_QUEUE, max_messages=PEEK_LIMIT,
-                                  visibility_timeout=REQUEUE_VISIBILITY)
+            batch = queue.receive(which.poison, max_messages=PEEK_LIMIT, visibility_timeout=REQUEUE_VISIBILITY)
             if not batch:
                 break
             for message in batch:
-                _move_back(queue, message)
+                _move_back(which, queue, message)
                 moved += 1
-        out.write(f"requeued {moved} notification(s)\n")
+        out.write(f"requeued {moved} {which.noun}(s)\n")
         return 0
     seen: set[str] = set()
     while True:
         # Others in the batch are only hidden for a moment (SCAN_VISIBILITY) while we look.
-        batch = queue.receive(NOTIFICATIONS_POISON_QUEUE, max_messages=PEEK_LIMIT, visibility_timeout=SCAN_VISIBILITY)
+        batch = queue.receive(which.poison, max_messages=PEEK_LIMIT, visibility_timeout=SCAN_VISIBILITY)
         fresh = [m for m in batch if m.id not in seen]
         if not fresh:
             break
         for message in fresh:
             seen.add(message.id)
-            if args.id in (message.id, _summary(message.body).get("eventId")):
-                _move_back(queue, message)
+            if args.id in (message.id, _summary(message.body, which.fields).get(which.key)):
+                _move_back(which, queue, message)
                 out.write(f"requeued {message.id}\n")
                 return 0
-    out.write(f"no poisoned notification with id {args.id}\n")
+    out.write(f"no poisoned {which.noun} with id {args.id}\n")
     return 1
 
 
-def _move_back(queue, message) -> None:
-    # Send before delete: a crash in between leaves a copy in both queues (deduplicated), never none.
-    queue.send(NOTIFICATIONS_QUEUE, message.body)
+def _move_back(which: Poisoned, queue, message) -> None:
+    # Send before delete: a crash in between leaves a copy in both queues (harmless: see the module
+    # docstring), never none.
+    queue.send(which.queue, message.body)
     try:
-        queue.delete(NOTIFICATIONS_POISON_QUEUE, message)
+        queue.delete(which.poison, message)
     except NotFound:
-        pass  # taken by another requeue meanwhile: at worst a second copy, which dedupe absorbs
+        pass  # taken by another requeue meanwhile: at worst a second copy, which is harmless too
 
 
 # --- KEK rotation ---
 def _register_rotation(subparsers) -> None:
     rotate = subparsers.add_parser("rotate-patient-keys",
-                                   help="re-wrap every patient key under the newest KEK version (resumable)")
+                                   help="re-wrap every patient and referral key under the newest KEK version (resumable)")
     rotate.add_argument("--dry-run", action="store_true", help="count what would be re-wrapped; write nothing")
     rotate.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     rotate.set_defaults(handler=_rotate)
@@ -137,15 +168,20 @@ def _rotate(args, container, out: TextIO) -> int:
     from tqdm import tqdm
 
     def progress(ids):
-        return ids if args.no_progress else tqdm(ids, desc="patients", unit="patient", file=sys.stderr)
+        # Twice: the patients, then the clinics whose referrals are re-wrapped.
+        return ids if args.no_progress else tqdm(ids, unit="owner", file=sys.stderr)
 
     report = container.key_rotation.run(dry_run=args.dry_run, progress=progress)
     verb = "would re-wrap" if args.dry_run else "re-wrapped"
     out.write(f"KEK version now: {report.current_kid}\n"
               f"patients: {report.total}; {verb}: {report.rewrapped}; already current: {report.already_current}; "
-              f"erased meanwhile: {report.gone}; failed: {len(report.failed)}\n")
+              f"erased meanwhile: {report.gone}\n"
+              f"referrals: {report.referrals.total}; {verb}: {report.referrals.rewrapped}; "
+              f"already current: {report.referrals.already_current}; "
+              f"without a key: {report.referrals.without_key}\n"
+              f"failed: {len(report.failed)}\n")
     if report.failed:
-        out.write("some patients changed while we worked: run the command again to finish\n")
+        out.write("some patients or referrals changed while we worked: run the command again to finish\n")
     return 1 if report.failed else 0
 
 

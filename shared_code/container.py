@@ -3,7 +3,19 @@
 Built on the first request (never at import). Tests build their own with injected adapters."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from shared_code.access import AccessPolicy
+from shared_code.referrals.audit import ReferralAudit
+from shared_code.referrals.pathway import ReferralPathway
+from shared_code.referrals.decision_support import DecisionSupport
+from shared_code.referrals.fhir_export import ReferralExport
+from shared_code.referrals.repository import ReferralRepository
+from shared_code.referrals.deadlines import ReferralTimers
+from shared_code.referrals.image_repository import ReferralImageRepository
+from shared_code.referrals.images import ReferralImages
+from shared_code.referrals.keys import ReferralKeys
+from shared_code.referrals.writes import ReferralWrites
 from shared_code.accounts.key_rotation import KeyRotation
 from shared_code.accounts.nhs_numbers import NhsNumberIndex
 from shared_code.accounts.repository import AccountRepository
@@ -29,9 +41,11 @@ from shared_code.notifications.dispatcher import NotificationDispatcher
 from shared_code.notifications.outbox import DocumentOutbox
 from shared_code.partitions import PatientPartition
 from shared_code.retention.holds import LegalHolds
+from shared_code.retention.referrals import ReferralIndexes, ReferralRetentionIndex, ReferralRetentionJobs
 from shared_code.retention.repository import RetentionRepository
 from shared_code.retention.service import AccountActivity, RetentionJobs
 from shared_code.settings import Settings
+from shared_code.telemetry.traces import TraceContextQueue
 from shared_code.sharing import Sharing
 from shared_code.sharing.clinician import ClinicianService
 from shared_code.sharing.expiry import GrantExpiryJobs
@@ -42,6 +56,8 @@ LOCAL_ISSUER_PATH = "/api/dev"
 class Container:
     def __init__(self, settings: Settings, adapters: Adapters, clock: Clock | None = None):
         self.settings = settings
+        # Every queue message carries the trace of the code that sent it (shared_code/telemetry/traces.py).
+        adapters = replace(adapters, queue=TraceContextQueue.around(adapters.queue))
         self.adapters = adapters
         self.clock = clock or Clock()
         self.local_issuer = (
@@ -74,8 +90,34 @@ class Container:
         # gate, on sharing's repositories and the image reader; `clinician` what passes it sees.
         self.sharing = Sharing(adapters.documents, self.patients, self.folder_repository, self.clock, settings,
                                self.outbox, self.images)
+        # Referrals (the GP-referred pathway): the one document per referral, in the service's partition.
+        self.referral_records = ReferralRepository(adapters.documents)
+        # Who viewed or exported a referral's data (audit / `referral:<id>`): images, detail, export.
+        self.referral_audit = ReferralAudit(self.sharing.audit, adapters.documents)
+        # The review clock's index (`track`, after every state change) and its timers (referrals/deadlines.py).
+        self.referral_timers = ReferralTimers(adapters.documents, self.clock, self.outbox, settings)
+        self.referral_deadlines = self.referral_timers.deadlines
+        # Retention's index of referrals (an entry once closed or cancelled): each write keeps it and the clock's.
+        self.referral_retention_index = ReferralRetentionIndex(adapters.documents, settings)
+        # A referral's images: its own key (on the referral, made at the first image), the patient
+        # images' processing and encrypted objects under it, views audited (referrals/images.py).
+        referral_writes = ReferralWrites(self.referral_records, self.outbox,
+                                         ReferralIndexes(self.referral_deadlines, self.referral_retention_index))
+        self.referral_keys = ReferralKeys(self.referral_records, referral_writes, adapters.keys,
+                                          settings.patient_key_cache_seconds)
+        self.referral_images = ReferralImages(ReferralImageRepository(adapters.documents), referral_writes,
+                                              self.referral_keys, self.image_objects, self.referral_audit, self.clock,
+                                              settings)
+        # AI decision support (advisory; none configured locally), and the referral for the EPR (FHIR).
+        self.decision_support = DecisionSupport(self.referral_records, self.referral_images, adapters.queue,
+                                                adapters.decision_support, self.clock, settings)
+        self.referral_export = ReferralExport(self.referral_images, self.referral_audit, self.clock)
+        # The referral core on all of them: drafts, submission, outcomes, worklists (referrals/pathway.py).
+        self.referrals = ReferralPathway(self.referral_records, referral_writes, self.sharing.clinic_records,
+                                         self.sharing.clinics, self.referral_images, self.decision_support,
+                                         self.referral_audit, self.clock, settings)
         self.access = AccessPolicy(self.sharing.clinic_records, self.sharing.member_records,
-                                   self.sharing.grant_records, self.images, self.clock)
+                                   self.sharing.grant_records, self.images, self.referral_records, self.clock)
         # Which accounts hold which NHS number (clinicians are told when a number is on two accounts).
         self.nhs_numbers = NhsNumberIndex(adapters.documents)
         self.clinician = ClinicianService(self.account_repository, self.folder_repository, self.sharing.grant_records,
@@ -107,8 +149,13 @@ class Container:
         self.legal_holds = LegalHolds(self.retention_repository, self.sharing.audit, self.clock)
         self.retention = RetentionJobs(self.retention_repository, self.legal_holds, self.accounts,
                                        self.account_repository, self.outbox, self.clock, settings)
-        # Operations: re-wrap every patient key under the newest KEK version (python -m shared_code.cli).
-        self.key_rotation = KeyRotation(self.account_repository, adapters.keys)
+        # Referrals closed or cancelled long enough ago: crypto-shredded and deleted as a unit.
+        self.referral_retention = ReferralRetentionJobs(self.retention_repository, self.referral_records,
+                                                        self.referral_images, self.referral_deadlines,
+                                                        self.referral_retention_index, self.clock, settings)
+        # Operations: re-wrap every patient and referral key under the newest KEK version (python -m shared_code.cli).
+        self.key_rotation = KeyRotation(self.account_repository, adapters.keys, self.sharing.clinic_records,
+                                        self.referral_records)
 
     def _trusted_issuers(self) -> list[TrustedIssuer]:
         s = self.settings

@@ -36,10 +36,10 @@ class FolderNotFound(NotFoundError):
 
 
 class ImageNotFound(NotFoundError):
-    """`scope` names where the caller looked: their account, or a share they were given."""
+    """`scope` names where the caller looked: their account, a share they were given, a referral."""
 
     def __init__(self, image_id: str, scope: str = "account"):
-        where = "this share" if scope == "share" else "this account"
+        where = {"share": "this share", "referral": "this referral"}.get(scope, "this account")
         super().__init__(f"No image {image_id} in {where}.")
 
 
@@ -56,6 +56,16 @@ class GrantNotFound(NotFoundError):
 class ClinicNotFound(NotFoundError):
     def __init__(self, clinic_id: str, *, as_member: bool = True):
         super().__init__(f"No clinic {clinic_id} of which you are a member." if as_member else f"No clinic {clinic_id}.")
+
+
+class ReferralNotFound(NotFoundError):
+    def __init__(self, referral_id: str):
+        super().__init__(f"No referral {referral_id} is visible to this clinic.")
+
+
+class LesionNotFound(NotFoundError):
+    def __init__(self, lesion_id: str):
+        super().__init__(f"No lesion {lesion_id} in this referral.")
 
 
 class ClinicCodeNotFound(NotFoundError):
@@ -92,6 +102,12 @@ class GrantRevoked(Forbidden):
 
 class GrantExpired(Forbidden):
     default_detail = "This share has expired."
+
+
+class ReferralSideRequired(Forbidden):
+    """The caller's clinic is the other side of this referral: the step is the referrer's, or the service's."""
+    def __init__(self, side: str):
+        super().__init__(f"Only members of the {side} clinic may do this.", side=side)
 
 
 class PurposeNotGranted(Forbidden):
@@ -136,6 +152,13 @@ class UploadAlreadyUsed(StateConflict):
     default_detail = "This upload has already been received."
 
 
+class ReferralStateConflict(StateConflict):
+    """The step is not possible in the referral's current state, named in `currentStatus` (a problem's
+    own `status` member is the HTTP status)."""
+    def __init__(self, status: str, detail: str | None = None):
+        super().__init__(detail or f"Not possible while the referral is {status}.", currentStatus=status)
+
+
 class StaleVersion(DomainError):
     """The caller's If-Match names a version that is no longer current."""
 
@@ -169,6 +192,13 @@ class UploadRejected(DomainError):
     def __init__(self, reason: str, message: str | None = None):
         self.reason = reason
         super().__init__(self.REASONS.get(reason, message), reason=reason)
+
+
+class ReferralIncomplete(DomainError):
+    """Submission refused: `missing` lists what each lesion lacks (or that there is no lesion)."""
+    def __init__(self, missing: list[dict]):
+        super().__init__("The referral cannot be submitted until every lesion has every required view.",
+                         missing=missing)
 
 
 class UploadUrlInvalid(DomainError):

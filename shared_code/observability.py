@@ -3,7 +3,8 @@
 Code logs ids and outcomes, never bodies, tokens, query strings or clinical text. The redacting
 filter still scrubs anything shaped like a JWT, a bearer header, a SAS signature or a 10-digit
 number (an NHS number) from every field of every record (message, arguments, `extra=` fields,
-exception and stack text) before any handler sees it."""
+exception and stack text) before any handler sees it. With telemetry on, a line carries the id of
+the trace it was written in (`trace_id`), so a request's log lines and its spans can be matched."""
 from __future__ import annotations
 
 import contextvars
@@ -13,6 +14,8 @@ import re
 import sys
 from datetime import datetime, timezone
 from typing import Any
+
+from opentelemetry import trace
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 # (the connection's peer host, the X-Forwarded-For header) of the request being served; the
@@ -113,6 +116,10 @@ class JsonFormatter(logging.Formatter):
         for key in self._EXTRA:
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
+        # With telemetry on, the line names the trace it belongs to (shared_code/telemetry/).
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry["trace_id"] = format(span.trace_id, "032x")
         return json.dumps(entry)
 
 

@@ -22,6 +22,9 @@ IMAGES_CONTAINER = "images"
 INCOMING_CONTAINER = "incoming"
 NOTIFICATIONS_QUEUE = "notifications"
 NOTIFICATIONS_POISON_QUEUE = "notifications-poison"
+# Referral lesions waiting for an AI decision-support assessment (shared_code/referrals/decision_support.py).
+DECISION_SUPPORT_QUEUE = "decision-support"
+DECISION_SUPPORT_POISON_QUEUE = "decision-support-poison"
 # Cosmos DB containers; every one is partitioned on /pk.
 PATIENTS = "patients"
 CLINICS = "clinics"
@@ -86,6 +89,33 @@ class Settings(BaseSettings):
     # A trace runs inline on PUT /api/me: short, so a slow service costs the patient little.
     pds_timeout_seconds: float = Field(3.0, alias="PDS_TIMEOUT_SECONDS", gt=0, le=10)
 
+    # --- AI decision support for referrals (advisory; shared_code/adapters/decision_support_https.py).
+    #     Unset DECISION_SUPPORT_URL: no provider (always, locally), nothing is sent, and referrals say
+    #     so. Credential: a managed-identity token for DECISION_SUPPORT_SCOPE where the provider takes
+    #     Entra tokens, else the API key in the Key Vault secret DECISION_SUPPORT_API_KEY_SECRET_NAME. ---
+    decision_support_url: str | None = Field(None, alias="DECISION_SUPPORT_URL")
+    decision_support_provider: str = Field("DERM", alias="DECISION_SUPPORT_PROVIDER")  # shown with each result
+    decision_support_scope: str | None = Field(None, alias="DECISION_SUPPORT_SCOPE")
+    decision_support_api_key_secret_name: str | None = Field(None, alias="DECISION_SUPPORT_API_KEY_SECRET_NAME")
+    # A queued worker waits this long for one assessment (not a request path: images take seconds).
+    decision_support_timeout_seconds: float = Field(20.0, alias="DECISION_SUPPORT_TIMEOUT_SECONDS", gt=0, le=120)
+    # Failures (5xx, timeouts, unreadable answers) before a lesion's assessment is marked `failed`, and
+    # the first wait between attempts (doubled each time). Throttling (429) waits what Retry-After
+    # says (at most the cap) and counts against its own, larger limit.
+    decision_support_max_attempts: int = Field(5, alias="DECISION_SUPPORT_MAX_ATTEMPTS", ge=1)
+    decision_support_retry_seconds: int = Field(30, alias="DECISION_SUPPORT_RETRY_SECONDS", ge=0)
+    decision_support_max_throttled: int = Field(20, alias="DECISION_SUPPORT_MAX_THROTTLED", ge=1)
+    decision_support_max_wait_seconds: int = Field(3600, alias="DECISION_SUPPORT_MAX_WAIT_SECONDS", ge=1,
+                                                   le=7 * 24 * 3600)
+
+    # --- The referral review clock's timers (shared_code/referrals/deadlines.py): the referrer is alerted
+    #     when this many working days pass after submission with no outcome, and reminded when an
+    #     outcome stays unacknowledged this many. Their notices go from this hour (Europe/London) to
+    #     midnight, so a referral overdue at 00:00 is escalated at the start of the day, not at night. ---
+    referral_no_outcome_working_days: int = Field(20, alias="REFERRAL_NO_OUTCOME_WORKING_DAYS", ge=1)
+    referral_unacknowledged_working_days: int = Field(5, alias="REFERRAL_UNACKNOWLEDGED_WORKING_DAYS", ge=1)
+    referral_notice_hour: int = Field(8, alias="REFERRAL_NOTICE_HOUR", ge=0, le=23)
+
     # --- Limits ---
     max_upload_bytes: int = Field(40 * 1024 * 1024, alias="MAX_UPLOAD_BYTES", gt=0)
     # Bitmap bytes an upload may decode to (width x height x bytes per pixel, from the header): the
@@ -108,6 +138,9 @@ class Settings(BaseSettings):
     # files) are deleted by the leftover sweep once older than this: longer than any write takes.
     leftover_sweep_minutes: int = Field(60, alias="LEFTOVER_SWEEP_MINUTES", ge=5)
     notification_max_attempts: int = Field(5, alias="NOTIFICATION_MAX_ATTEMPTS", ge=1)
+    # Lesions on one referral (the whole referral is one document: this bounds its size; a patient
+    # with more lesions is referred twice, or seen).
+    referral_max_lesions: int = Field(10, alias="REFERRAL_MAX_LESIONS", ge=1, le=50)
     # Clinic-code attempts (lookups and shares) per window, per patient and per client address, counted
     # in the document store across all instances (shared_code/sharing/ratelimit.py). The client address
     # is X-Forwarded-For's last entry only when TRUST_X_FORWARDED_FOR (on Azure, behind the front end).
@@ -130,6 +163,13 @@ class Settings(BaseSettings):
     # Outbox markers left behind (a send that kept failing) and notification dedupe records.
     retention_outbox_days: int = Field(30, alias="RETENTION_OUTBOX_DAYS", ge=1)
     retention_dedupe_days: int = Field(90, alias="RETENTION_DEDUPE_DAYS", ge=1)
+    # Referrals (shared_code/retention/referrals.py). A draft cancelled before it was ever submitted
+    # never reached the service (no clinical record of its care): it goes this long after cancelling.
+    referral_draft_retention_days: int = Field(30, alias="REFERRAL_DRAFT_RETENTION_DAYS", ge=1)
+    # A closed or cancelled referral is the service's clinical record: the NHS Records Management
+    # Code of Practice (2021, Appendix II, "adult health records") keeps it 8 years after the end of
+    # care (a child's until the 25th birthday, or the 26th if 17 at the end: retention/referrals.py).
+    referral_records_retention_days: int = Field(8 * 365, alias="REFERRAL_RECORDS_RETENTION_DAYS", ge=1)
 
     @model_validator(mode="after")
     def _mode_rules(self) -> "Settings":

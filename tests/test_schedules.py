@@ -50,3 +50,21 @@ def test_each_timer_calls_its_job_on_the_shared_container(monkeypatch, function,
     monkeypatch.setattr(runtime, "_lazy", type("Fixed", (), {"get": lambda self: container})())
     getattr(schedules_bp, function)(None)
     assert calls == [method]
+
+
+def test_the_referral_timers_run_every_15_minutes_on_the_host_and_locally(monkeypatch):
+    """The review clock's notices (shared_code/referrals/deadlines.py): on the quarter hour, so the
+    first run from 08:00 London is at 08:00 in BST and GMT alike."""
+    from functions import runtime, schedules_bp
+    from functions.local_triggers import local_jobs
+    from tests.support.indexed import indexed_functions
+
+    [timer] = indexed_functions()["referral_timers"]
+    assert (timer["type"], timer["schedule"], timer["useMonitor"]) == ("timerTrigger", "0 */15 * * * *", True)
+    assert {job.name: job for job in local_jobs()}["referral_timers"].run is schedules_bp.referral_timers_job
+    calls = []
+    timers = type("Timers", (), {"run": lambda self: calls.append("run") or {"overdue": 0}})()
+    container = type("Container", (), {"referral_timers": timers})()
+    monkeypatch.setattr(runtime, "_lazy", type("Fixed", (), {"get": lambda self: container})())
+    schedules_bp.referral_timers(None)
+    assert calls == ["run"]

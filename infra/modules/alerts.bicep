@@ -1,6 +1,7 @@
 // Alerts, routed to one action group that e-mails operations (the address is a deployment
 // parameter, ALERT_EMAIL_ADDRESS): notifications in the poison queue, a high rate of HTTP 5xx,
-// Key Vault throttling the app (429), and a timer that has not run for twice its period.
+// Key Vault throttling the app (429), a timer that has not run for twice its period, and referrals
+// escalated as overdue for review.
 // What each alert means and what to do: docs/operations.md, "Alerts".
 //
 // Every rule is a log search alert (scheduledQueryRules) in the primary UK region, over telemetry
@@ -33,6 +34,7 @@ param logAnalyticsWorkspaceId string
 param applicationInsightsId string
 param storageAccountName string
 param notificationsPoisonQueueName string
+param decisionSupportPoisonQueueName string
 param keyVaultName string
 
 @description('Alert when more than this percentage of HTTP requests in 15 minutes answered 5xx.')
@@ -103,6 +105,12 @@ var timers = [
     evaluationFrequency: 'PT15M'
   }
   {
+    name: 'referral_timers'
+    periodMinutes: 15
+    windowSize: 'PT30M'
+    evaluationFrequency: 'PT15M'
+  }
+  {
     name: 'warn_subscriptions_ending'
     periodMinutes: 1440
     windowSize: 'P2D'
@@ -110,6 +118,12 @@ var timers = [
   }
   {
     name: 'apply_retention'
+    periodMinutes: 1440
+    windowSize: 'P2D'
+    evaluationFrequency: 'PT1H'
+  }
+  {
+    name: 'apply_referral_retention'
     periodMinutes: 1440
     windowSize: 'P2D'
     evaluationFrequency: 'PT1H'
@@ -139,6 +153,16 @@ AzureDiagnostics
 | where Resource =~ "{0}"
 | where httpStatusCode_d == 429
 | summarize throttled = count()
+'''
+
+// Referrals escalated as overdue (awaiting review past reviewDueBy) by the referral_timers run: the
+// app's own metric telederm.referrals.notices (shared_code/telemetry/metrics.py), which the Azure
+// Monitor distro sends to Application Insights' customMetrics. Its labels are notice kinds only.
+var overdueReferralsQuery = '''
+customMetrics
+| where name == "telederm.referrals.notices"
+| where tostring(customDimensions["notice"]) == "overdue"
+| summarize overdue = sum(valueSum)
 '''
 
 // A run that failed does not count: a timer that throws every time is not doing its job either.
@@ -192,6 +216,48 @@ resource poisonQueueAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = 
       allOf: [
         {
           query: format(poisonQuery, storageAccountName, notificationsPoisonQueueName)
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'poisoned'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    skipQueryValidation: true
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
+  }
+}
+
+// The decision-support worker retries the provider itself; what reaches this poison queue is a
+// failure of ours (the document store, the key service), and its lesions wait as `queued`.
+resource decisionSupportPoisonAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: 'alert-decision-support-poisoned'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Decision-support jobs in the poison queue'
+    description: 'A referral lesion\'s decision-support job failed every attempt and was parked in ${decisionSupportPoisonQueueName}; its lesion shows `queued`. Fix the cause, then move the message back to the decision-support queue (docs/operations.md).'
+    severity: 3
+    enabled: true
+    scopes: [
+      logAnalyticsWorkspaceId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT30M'
+    criteria: {
+      allOf: [
+        {
+          query: format(poisonQuery, storageAccountName, decisionSupportPoisonQueueName)
           timeAggregation: 'Total'
           metricMeasureColumn: 'poisoned'
           operator: 'GreaterThan'
@@ -283,6 +349,47 @@ resource keyVaultThrottleAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-0
       ]
     }
     autoMitigate: true
+    skipQueryValidation: true
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
+  }
+}
+
+resource overdueReferralsAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: 'alert-referrals-overdue'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Referrals overdue for review'
+    description: 'The referral timer escalated referrals still awaiting review past their review-by time to their service\'s clinic admins. Check the services\' worklists.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT30M'
+    criteria: {
+      allOf: [
+        {
+          query: overdueReferralsQuery
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'overdue'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    // customMetrics has no row of this metric until the first escalation is sent.
     skipQueryValidation: true
     actions: {
       actionGroups: [

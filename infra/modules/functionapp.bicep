@@ -58,6 +58,11 @@ param pdsApiKey string = ''
 param pdsKeyId string = ''
 @description('Name of the Key Vault secret holding the PDS signing key (PEM); empty for the default.')
 param pdsPrivateKeyName string = ''
+// AI decision support for referrals: empty DECISION_SUPPORT_URL is no provider (nothing is sent).
+param decisionSupportUrl string = ''
+param decisionSupportScope string = ''
+@description('Name of the Key Vault secret holding the decision-support API key; empty where the provider takes a managed-identity token.')
+param decisionSupportKeyName string = ''
 
 // shared_code/settings.py's default (tests/infra/test_function_app.py compares them).
 var defaultPdsPrivateKeySecretName = 'pds-private-key'
@@ -196,6 +201,11 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     PDS_API_KEY: pdsApiKey
     PDS_KEY_ID: pdsKeyId
     PDS_PRIVATE_KEY_SECRET_NAME: !empty(pdsPrivateKeyName) ? pdsPrivateKeyName : defaultPdsPrivateKeySecretName
+    // AI decision support (advisory): a managed-identity token for the scope, else the API key read
+    // from Key Vault by its secret name at run time.
+    DECISION_SUPPORT_URL: decisionSupportUrl
+    DECISION_SUPPORT_SCOPE: decisionSupportScope
+    DECISION_SUPPORT_API_KEY_SECRET_NAME: decisionSupportKeyName
     // The worker sees no client address; the front end's X-Forwarded-For entry is the only one
     // (the clinic-code rate limit counts per address: shared_code/sharing/ratelimit.py).
     TRUST_X_FORWARDED_FOR: 'true'

@@ -55,7 +55,8 @@ resource blobDataOwnerAssignment 'Microsoft.Authorization/roleAssignments@2022-0
   }
 }
 
-// The notifications queue and its poison queue (the queue trigger and the app's enqueue).
+// The notifications and decision-support queues and their poison queues (the queue triggers and
+// the app's enqueue).
 resource queueDataContributorAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, principalId, storageQueueDataContributor)
   scope: storage

@@ -33,6 +33,9 @@ param pdsTokenUrl string = ''
 param pdsApiKey string = ''
 param pdsKeyId string = ''
 param pdsPrivateKeyName string = ''
+param decisionSupportUrl string = ''
+param decisionSupportScope string = ''
+param decisionSupportKeyName string = ''
 param uploadCorsOrigins array = []
 @allowed([
   'default'
@@ -139,6 +142,9 @@ module functionApp 'functionapp.bicep' = {
     pdsApiKey: pdsApiKey
     pdsKeyId: pdsKeyId
     pdsPrivateKeyName: pdsPrivateKeyName
+    decisionSupportUrl: decisionSupportUrl
+    decisionSupportScope: decisionSupportScope
+    decisionSupportKeyName: decisionSupportKeyName
   }
   // The host starts as soon as the app exists: give its identity its roles first, so that the first
   // start does not fail (and cache the failure) on storage, Key Vault or telemetry.
@@ -159,6 +165,7 @@ module alerts 'alerts.bicep' = {
     applicationInsightsId: monitoring.outputs.applicationInsightsId
     storageAccountName: storage.outputs.name
     notificationsPoisonQueueName: storage.outputs.notificationsPoisonQueueName
+    decisionSupportPoisonQueueName: storage.outputs.decisionSupportPoisonQueueName
     keyVaultName: keyVault.outputs.name
   }
 }

@@ -33,6 +33,8 @@ var incomingContainerName = 'incoming'
 var deploymentContainerName = 'deployments'
 var notificationsQueueName = 'notifications'
 var notificationsPoisonQueueName = 'notifications-poison'
+var decisionSupportQueueName = 'decision-support'
+var decisionSupportPoisonQueueName = 'decision-support-poison'
 
 // Geo-redundant, UK pair only. UK South has availability zones, so there we also replicate across
 // zones (GZRS); UK West has none, so it gets GRS. Either way the secondary copy is in the other UK
@@ -263,6 +265,18 @@ resource notificationsPoisonQueue 'Microsoft.Storage/storageAccounts/queueServic
   name: notificationsPoisonQueueName
 }
 
+// Referral lesions waiting for an AI decision-support assessment (ids only, never an image or a
+// patient detail), and where the Functions host moves a job after its last attempt.
+resource decisionSupportQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: decisionSupportQueueName
+}
+
+resource decisionSupportPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: decisionSupportPoisonQueueName
+}
+
 // Storage events for the Event Grid blob trigger. The event subscription itself is created by
 // scripts/deploy.sh after the code is published: it needs the host's blobs_extension system key,
 // which only exists once the function does (the Flex Consumption way of running blob triggers).
@@ -331,4 +345,5 @@ output imagesContainerName string = imagesContainer.name
 output incomingContainerName string = incomingContainer.name
 output notificationsQueueName string = notificationsQueue.name
 output notificationsPoisonQueueName string = notificationsPoisonQueue.name
+output decisionSupportPoisonQueueName string = decisionSupportPoisonQueue.name
 output systemTopicName string = systemTopic.name

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared_code.ports.blobs import BlobStore
+from shared_code.ports.decision_support import DecisionSupportProvider
 from shared_code.ports.demographics import Demographics
 from shared_code.ports.documents import DocumentStore
 from shared_code.ports.health import HealthCheck
@@ -28,6 +29,8 @@ class Adapters:
     mail_outbox: MailOutbox | None = None  # local: mail kept, not sent (GET /api/dev/outbox)
     upload_url_verifier: UploadUrlVerifier | None = None  # local: this app serves the upload URLs
     demographics: Demographics | None = None  # azure with PDS_BASE_URL: NHS number traces (none locally)
+    # azure with DECISION_SUPPORT_URL: the AI assessment of referral lesions (none locally: nothing is sent)
+    decision_support: DecisionSupportProvider | None = None
 
     def health_checks(self) -> dict[str, HealthCheck]:
         """What the deep health check probes, by name. Graph mail has no cheap probe: mail is
@@ -91,6 +94,7 @@ def _azure(settings: Settings) -> Adapters:
     from shared_code.adapters.azure.keyvault_kek import KeyVaultKeyWrapper
     from shared_code.adapters.azure.storage_queue import AzureQueue
     from shared_code.adapters.azure.upload_urls import AzureUploadUrls
+    from shared_code.adapters.decision_support_https import build_decision_support
     from shared_code.adapters.pds import build_pds
 
     credential = azure_credential(settings)
@@ -106,6 +110,7 @@ def _azure(settings: Settings) -> Adapters:
         mail=mail,
         mail_outbox=_outbox(settings, mail),
         demographics=build_pds(settings, credential),
+        decision_support=build_decision_support(settings, credential),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 PATIENT = "patient"
 CLINICIAN = "clinician"
@@ -25,7 +26,7 @@ class Principal:
     def has(self, role: str) -> bool:
         return role in self.roles
 
-    @property
+    @cached_property  # a hash, asked for several times a request
     def patient_id(self) -> str:
         """A patient's id is derived from (issuer, subject): stable, opaque, and it needs no lookup."""
         digest = hashlib.sha256(f"{self.issuer}\x00{self.subject}".encode()).digest()

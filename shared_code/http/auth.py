@@ -12,6 +12,7 @@ from shared_code.accounts.records import AccountRecord
 from shared_code.auth.principal import CLINICIAN, PATIENT, PLATFORM_ADMIN, Principal
 from shared_code.auth.tokens import InvalidToken
 from shared_code.errors import RoleRequired
+from shared_code.http.offload import stores_only
 from shared_code.http.problems import Problem
 
 if TYPE_CHECKING:
@@ -58,18 +59,22 @@ def _validated(request: Request) -> Principal | None:
                       headers=_UNAUTHENTICATED) from None
 
 
-def optional_principal(request: Request,
-                       credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal | None:
+async def optional_principal(request: Request,
+                             credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal | None:
     # `credentials` declares the bearer scheme in the OpenAPI document; the header is read by `authenticate`.
+    # `async def`, like the gates built on it: validating a token is CPU work (a signature check, the
+    # issuer's keys cached after their first fetch), less than a hop to the thread pool and back,
+    # which FastAPI makes for every plain `def` dependency. Routes with a body already authenticate on
+    # the event loop (routing.py).
     return authenticate(request)
 
 
-def principal(request: Request, p: Principal | None = Depends(optional_principal)) -> Principal:
+async def principal(request: Request, p: Principal | None = Depends(optional_principal)) -> Principal:
     return authenticate(request, required=True)
 
 
 def _role(role: str):
-    def gate(p: Principal = Depends(principal)) -> Principal:
+    async def gate(p: Principal = Depends(principal)) -> Principal:
         if not p.has(role):
             raise RoleRequired(role)
         return p
@@ -89,6 +94,7 @@ class PatientCaller:
     account: AccountRecord
 
 
+@stores_only
 def patient_with_account(request: Request, p: Principal = Depends(require_patient)) -> PatientCaller:
     """A patient whose account exists and is not being erased (else AccountNotFound)."""
     pid = p.patient_id

@@ -24,6 +24,9 @@ from shared_code.images.edits import ImageEdits
 from shared_code.images.incoming import IncomingUploads
 from shared_code.images.ingest import ImageIngest
 from shared_code.images.reads import ImageReads
+from shared_code.referrals.pathway import ReferralPathway
+from shared_code.referrals.fhir_export import ReferralExport
+from shared_code.referrals.images import ReferralImages
 from shared_code.retention.service import AccountActivity
 from shared_code.sharing.audit import AuditLog
 from shared_code.sharing.clinician import ClinicianService
@@ -43,39 +46,42 @@ def get_container(request: Request) -> "Container":
 AppContainer = Annotated["Container", Depends(get_container)]
 
 # --- per-area services (each area adds its aliases below) ---
+# A provider that only picks a service out of the container is `async def`: FastAPI runs a plain
+# `def` dependency in the thread pool, and a hop there and back costs more than the whole lookup
+# (`make bench`, sections 2 and 6). A provider that reads a store stays `def`.
 
 # --- accounts, folders, images ---
 
 
-def _accounts(request: Request) -> AccountService:
+async def _accounts(request: Request) -> AccountService:
     return get_container(request).accounts
 
 
-def _folders(request: Request) -> FolderService:
+async def _folders(request: Request) -> FolderService:
     return get_container(request).folders
 
 
-def _image_reads(request: Request) -> ImageReads:
+async def _image_reads(request: Request) -> ImageReads:
     return get_container(request).images
 
 
-def _image_ingest(request: Request) -> ImageIngest:
+async def _image_ingest(request: Request) -> ImageIngest:
     return get_container(request).ingest
 
 
-def _incoming_uploads(request: Request) -> IncomingUploads:
+async def _incoming_uploads(request: Request) -> IncomingUploads:
     return get_container(request).incoming
 
 
-def _image_edits(request: Request) -> ImageEdits:
+async def _image_edits(request: Request) -> ImageEdits:
     return get_container(request).image_edits
 
 
-def _adapters(request: Request) -> Adapters:
+async def _adapters(request: Request) -> Adapters:
     return get_container(request).adapters
 
 
-def _clock(request: Request) -> Clock:
+async def _clock(request: Request) -> Clock:
     return get_container(request).clock
 
 
@@ -96,31 +102,31 @@ AppClock = Annotated[Clock, Depends(_clock)]
 # --- sharing with clinics, and the clinicians' access gate ---
 
 
-def _access(request: Request) -> AccessPolicy:
+async def _access(request: Request) -> AccessPolicy:
     return get_container(request).access
 
 
-def _clinics(request: Request) -> ClinicService:
+async def _clinics(request: Request) -> ClinicService:
     return get_container(request).sharing.clinics
 
 
-def _members(request: Request) -> MemberService:
+async def _members(request: Request) -> MemberService:
     return get_container(request).sharing.members
 
 
-def _grants(request: Request) -> GrantService:
+async def _grants(request: Request) -> GrantService:
     return get_container(request).sharing.grants
 
 
-def _comments(request: Request) -> CommentService:
+async def _comments(request: Request) -> CommentService:
     return get_container(request).sharing.comments
 
 
-def _audit(request: Request) -> AuditLog:
+async def _audit(request: Request) -> AuditLog:
     return get_container(request).sharing.audit
 
 
-def _clinician_views(request: Request) -> ClinicianService:
+async def _clinician_views(request: Request) -> ClinicianService:
     return get_container(request).clinician
 
 
@@ -138,8 +144,35 @@ ClinicianViews = Annotated[ClinicianService, Depends(_clinician_views)]
 # --- retention ---
 
 
-def _account_activity(request: Request) -> AccountActivity:
+async def _account_activity(request: Request) -> AccountActivity:
     return get_container(request).account_activity
 
 
 Activity = Annotated[AccountActivity, Depends(_account_activity)]
+
+# --- referrals (the GP-referred pathway): the referral core (drafts, submission, outcomes, worklists) ---
+
+
+async def _referrals(request: Request) -> ReferralPathway:
+    return get_container(request).referrals
+
+
+Referrals = Annotated[ReferralPathway, Depends(_referrals)]
+
+# --- referrals: the FHIR export (functions/api_referral_export.py) ---
+
+
+async def _referral_export(request: Request) -> ReferralExport:
+    return get_container(request).referral_export
+
+
+ReferralExports = Annotated[ReferralExport, Depends(_referral_export)]
+
+# --- referrals: a referral's images (functions/api_referral_images.py) ---
+
+
+async def _referral_images(request: Request) -> ReferralImages:
+    return get_container(request).referral_images
+
+
+ReferralImagesService = Annotated[ReferralImages, Depends(_referral_images)]

@@ -1,4 +1,5 @@
-"""Pure-ASGI middleware: request id, body size limits, and one structured access-log line.
+"""Pure-ASGI middleware: request id, body size limits, one structured access-log line, and the
+request's span (named by route template: shared_code/telemetry/traces.py).
 
 Body limits are enforced before any handler parses a body: a declared Content-Length over the
 limit, or a chunked body that grows past it, is 413 problem+json and nothing changes. (A body longer
@@ -13,6 +14,7 @@ import uuid
 
 from shared_code.http.problems import MEDIA_TYPE, problem_body
 from shared_code.observability import request_id, request_peer
+from shared_code.telemetry.traces import request_span
 
 log = logging.getLogger("telederm.access")
 
@@ -51,6 +53,7 @@ class RequestContextMiddleware:
         peer_token = request_peer.set(((scope.get("client") or (None,))[0],
                                        forwarded.decode("latin-1") if forwarded is not None else None))
         started = time.perf_counter()
+        traced = request_span(scope["method"], headers)
         status_holder = {"status": 500}
         limit = self.limit_for(scope["path"], scope["method"])
         try:
@@ -98,6 +101,8 @@ class RequestContextMiddleware:
                 "status": status_holder["status"],
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             })
+            if traced is not None:  # after the access line, which then names the request's trace
+                traced.end(getattr(route, "path", None), status_holder["status"])
             request_id.reset(token)
             request_peer.reset(peer_token)
 

@@ -33,7 +33,7 @@ from shared_code.http.allow import routes_of
 from shared_code.http.auth import (
     optional_principal, patient_with_account, principal, require_clinician, require_patient, require_platform_admin,
 )
-from shared_code.http.common import PageParams
+from shared_code.http.common import PageParams, page_params
 from shared_code.http.problems import MEDIA_TYPE, PROBLEM_BASE
 from shared_code.http.routing import calls
 
@@ -118,7 +118,7 @@ def derived(route: APIRoute, operation: dict[str, Any]) -> dict[int, str]:
             out[400] = "`malformed-json`: the body is not JSON (bad syntax or not UTF-8)."
     if body or any(kind in ("query", "header") for kind, _ in params):
         out[422] = "`validation-failed`: a field breaks a rule; `errors` names each."
-    if PageParams in needed:
+    if PageParams in needed or page_params in needed:
         out[400] = "`invalid-continuation`: pass back the `continuation` of the previous page unchanged."
     if ("header", "if-match") in params:
         out[412] = "`precondition-failed`: the resource changed since the ETag in `If-Match`."

@@ -16,10 +16,13 @@ from starlette.responses import JSONResponse
 
 from shared_code import errors as e
 from shared_code.http.allow import allowed_methods
+from shared_code.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
+# Refusals counted by problem type (telederm.access.denials): unauthenticated, forbidden, not found.
+DENIALS = frozenset({401, 403, 404})
 PROBLEM_BASE = "https://telederm.dev/problems/"
 
 _TITLES = {
@@ -71,6 +74,10 @@ PROBLEMS: dict[type[e.DomainError], ProblemType] = {
     e.ShareNotFound: ProblemType(404, "share-not-found", "No such share"),
     e.GrantNotFound: ProblemType(404, "grant-not-found", "No such share"),
     e.ClinicNotFound: ProblemType(404, "clinic-not-found", "No such clinic"),
+    e.ReferralNotFound: ProblemType(404, "referral-not-found", "No such referral"),
+    e.LesionNotFound: ProblemType(404, "lesion-not-found", "No such lesion"),
+    e.ReferralStateConflict: ProblemType(409, "referral-state-conflict", "Not possible in the referral's state"),
+    e.ReferralIncomplete: ProblemType(422, "referral-incomplete", "Referral incomplete"),
     e.ClinicCodeNotFound: ProblemType(404, "clinic-code-not-found", "Unknown clinic code"),
     e.MemberNotFound: ProblemType(404, "member-not-found", "No such member"),
     e.RoleRequired: ProblemType(403, "role-required", "Role required"),
@@ -79,6 +86,7 @@ PROBLEMS: dict[type[e.DomainError], ProblemType] = {
     e.GrantRevoked: ProblemType(403, "grant-revoked", "Share revoked"),
     e.GrantExpired: ProblemType(403, "grant-expired", "Share expired"),
     e.PurposeNotGranted: ProblemType(403, "purpose-not-granted", "Purpose not granted"),
+    e.ReferralSideRequired: ProblemType(403, "referral-side-required", "The other side of the referral"),
     e.UploadUrlInvalid: ProblemType(403, "upload-url-invalid", "Upload URL not valid"),
     e.AccountErasing: ProblemType(409, "account-erasing", "Account being erased"),
     e.ImageNotReady: ProblemType(409, "image-not-ready", "Image not ready"),
@@ -126,6 +134,8 @@ def problem_body(status: int, slug: str, title: str, detail: str | None, instanc
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    if problem.status in DENIALS:
+        metrics.access_denied(problem.status, problem.slug)
     body = problem_body(problem.status, problem.slug, problem.title, problem.detail,
                         request.url.path if request else None, **problem.extensions)
     return JSONResponse(body, status_code=problem.status, media_type=MEDIA_TYPE, headers=problem.headers)

@@ -6,7 +6,8 @@ the wrong content type or broken JSON would learn about the body (415/400) befor
 authenticate (401). `ApiRoute` (every router's `route_class`) fixes the order for routes that take
 a JSON body: authentication, then the content type (where the route declares `require_json`), then
 the JSON itself (malformed JSON and invalid UTF-8 are the same `malformed-json` problem), then
-FastAPI's own validation and the handler. (`allow.py` answers which methods a path allows.)"""
+FastAPI's own validation and the handler. It also tells `@stores_only` handlers (offload.py) whether
+the app's stores are in-process. (`allow.py` answers which methods a path allows.)"""
 from __future__ import annotations
 
 import email.message
@@ -17,6 +18,7 @@ from fastapi.routing import APIRoute
 
 from shared_code.http.auth import authenticate, principal
 from shared_code.http.common import require_json
+from shared_code.http.offload import in_process_stores
 from shared_code.http.problems import malformed_json
 
 
@@ -46,7 +48,19 @@ def calls(route: APIRoute) -> set[Callable[..., Any]]:
 
 class ApiRoute(APIRoute):
     def get_route_handler(self):
-        handler = super().get_route_handler()
+        handler = self._ordered(super().get_route_handler())
+
+        async def with_stores(request: Request):
+            # Which kind of stores this app has, for `@stores_only` (offload.py) in this request.
+            token = in_process_stores.set(request.app.state.settings.is_local)
+            try:
+                return await handler(request)
+            finally:
+                in_process_stores.reset(token)
+
+        return with_stores
+
+    def _ordered(self, handler):
         if self.body_field is None:  # nothing is parsed before the dependencies: their order holds
             return handler
         needed = calls(self)

@@ -16,6 +16,9 @@ class ImageStream:
     length: int
     chunks: Iterator[bytes]
     sha256: str | None = None  # of the original's stored bytes
+    # The whole plaintext when it was decrypted in one pass (up to IMAGE_SINGLE_PASS_MAX_BYTES): sent as
+    # one response body. None for a larger object, streamed segment by segment.
+    body: bytes | None = None
 
 
 class ImageReader(Protocol):

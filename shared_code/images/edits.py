@@ -62,7 +62,7 @@ class ImageEdits:
     def delete_patient_blobs(self, patient_id: str) -> None:
         """An erasure step: every stored and waiting blob of the patient, and the pending-upload
         index entries that name the patient (the index is outside the patient's partition)."""
-        self._objects.delete_patient(patient_id)
+        self._objects.delete_owner(patient_id)
         self._pending.remove_patient(patient_id)
 
     def template(self, patient_id: str, folder_id: str) -> ImageRecord | None:

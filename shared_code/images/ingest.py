@@ -4,6 +4,7 @@ processes the bytes when they arrive)."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from shared_code.clock import Clock, iso
@@ -17,14 +18,32 @@ from shared_code.images.repository import ImageRepository, PendingUploads
 from shared_code.imaging import ImageRejected, ProcessedImage, process_image
 from shared_code.ports.upload_urls import UploadUrls
 from shared_code.settings import Settings
+from shared_code.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
 
 def process(data: bytes, taken_at: datetime | None, settings: Settings) -> ProcessedImage:
-    """Decode, sanitise and measure an upload (raises imaging.ImageRejected)."""
-    return process_image(data, max_bytes=settings.max_upload_bytes,
-                         max_decoded_bytes=settings.image_decode_budget_bytes, client_taken_at=taken_at)
+    """Decode, sanitise and measure an upload (raises imaging.ImageRejected). Both upload paths come
+    here: the one place uploads are counted and timed (telederm.uploads, telederm.ingest.duration)."""
+    started = time.perf_counter()
+    try:
+        processed = process_image(data, max_bytes=settings.max_upload_bytes,
+                                  max_decoded_bytes=settings.image_decode_budget_bytes, client_taken_at=taken_at)
+    except ImageRejected as exc:
+        metrics.upload_processed(time.perf_counter() - started, rejected=str(exc.reason_code))
+        raise
+    metrics.upload_processed(time.perf_counter() - started)
+    return processed
+
+
+def process_direct_upload(data: bytes, taken_at: datetime | None, settings: Settings) -> ProcessedImage:
+    """`process` for bytes in a request (a patient's, a referral's): a refusal is UploadRejected, the
+    caller's 422 with the reason."""
+    try:
+        return process(data, taken_at, settings)
+    except ImageRejected as exc:
+        raise UploadRejected(str(exc.reason_code), exc.message) from None
 
 
 class ImageIngest:
@@ -45,10 +64,7 @@ class ImageIngest:
         """The direct upload: stored and ready, or UploadRejected with the reason."""
         self._folders.get(patient_id, folder_id)
         image_id = new_id("i")
-        try:
-            processed = process(data, taken_at, self._settings)
-        except ImageRejected as exc:
-            raise UploadRejected(str(exc.reason_code), exc.message) from None
+        processed = process_direct_upload(data, taken_at, self._settings)
         image = ImageRecord(id=image_id, folder_id=folder_id, status=ImageStatus.READY,
                             uploaded_at=iso(self._clock.now()), note=note, view=View(view) if view else None,
                             client_taken_at=iso(taken_at) if taken_at else None)

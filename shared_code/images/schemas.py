@@ -1,4 +1,5 @@
-"""The images' API bodies: metadata, the merge patch, the upload ticket, the template."""
+"""The images' API bodies: metadata (a patient's image, a referral's), the merge patch, the upload
+ticket, the template."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -11,12 +12,15 @@ from shared_code.api_schemas import Request, Response, Timestamp
 View = Literal["distant", "close_up", "dermoscopic"]
 
 
-class Image(Response):
+class Quality(Response):
+    issues: list[Literal["blurred", "too_dark", "overexposed", "too_small"]] = Field(
+        description="Advice measured on the pixels (blurred, too dark, overexposed, too small) for the app "
+                    "to show, e.g. to suggest a retake; never a reason the image was refused. Empty: none found.")
+
+
+class ImageMetadata(Response):
+    """What every stored photograph shows, a patient's or a referral's."""
     id: str
-    folderId: str
-    status: Literal["pending", "ready", "rejected"]
-    rejectedReason: str | None = Field(None, description="Why an upload was refused: empty, too_large, "
-                                       "unsupported_type, corrupt, truncated, too_many_pixels.")
     takenAt: datetime | None = None
     uploadedAt: datetime
     note: str | None = None
@@ -26,6 +30,21 @@ class Image(Response):
     contentType: str | None = None
     sizeBytes: int | None = None
     sha256: str | None = Field(None, description="Hex SHA-256 of the stored (metadata-stripped) image.")
+    quality: Quality
+
+
+class Image(ImageMetadata):
+    folderId: str
+    status: Literal["pending", "ready", "rejected"]
+    rejectedReason: str | None = Field(None, description="Why an upload was refused: empty, too_large, "
+                                       "unsupported_type, corrupt, truncated, too_many_pixels.")
+
+
+class ReferralImage(ImageMetadata):
+    """A photograph of a referral's lesion (always stored: a refused upload is a 422, never a record)."""
+    referralId: str
+    lesionId: str
+    view: View
 
 
 def _aware_past(value: datetime | None) -> datetime | None:

@@ -11,6 +11,8 @@ Order of work, and why:
      produced); that image also feeds the thumbnail. PNG has no reduced decode: a full load(),
      bounded by the pixel limit.
   4. HEIC is transcoded to JPEG (reasons in `heic`).
+  5. Quality advice (`quality`: blurred, too dark, overexposed, too small) is measured on the
+     thumbnail's picture, already in memory: never a second decode, never a refusal.
 
 Decompression bombs: the pixel limit is checked against the container's declared size before
 decoding, and so is the memory budget: the bytes the decoded bitmap will occupy (width x height x
@@ -35,8 +37,9 @@ from datetime import datetime, timezone, tzinfo
 
 from PIL import Image
 
-from . import exif, heic, jpeg_segments, png_chunks, sniff, thumbnail
+from . import exif, heic, jpeg_segments, png_chunks, quality, sniff, thumbnail
 from .errors import ImageRejected, Reason
+from .quality import QualityIssue
 
 DEFAULT_MAX_PIXELS = 50_000_000      # 48 MP phone sensors fit; a 50000x50000 "PNG" does not
 DEFAULT_MAX_BYTES = 40 * 1024 * 1024  # the upload limit; memory use is measured against this
@@ -58,6 +61,7 @@ class ProcessedImage:
     thumbnail_width: int
     thumbnail_height: int
     source_content_type: str          # what the upload proved to be: image/jpeg, image/png, image/heic
+    quality_issues: tuple[QualityIssue, ...]  # advice only (see `quality`); empty when none
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class _Result:
     width: int
     height: int
     facts: exif.ExifFacts
-    thumbnail: tuple[bytes, int, int]
+    small: Image.Image  # the thumbnail's picture, not yet encoded (see thumbnail.shrink)
 
 
 def process_image(
@@ -103,7 +107,7 @@ def process_image(
         raise ImageRejected(Reason.UNSUPPORTED_TYPE, "not a JPEG, PNG or HEIC image")
 
     taken_at = client_taken_at.astimezone(timezone.utc) if client_taken_at else result.facts.taken_at
-    thumb, thumb_width, thumb_height = result.thumbnail
+    thumb, thumb_width, thumb_height = thumbnail.encode(result.small)
     return ProcessedImage(
         content_type=result.content_type,
         data=result.data,
@@ -115,6 +119,7 @@ def process_image(
         thumbnail_width=thumb_width,
         thumbnail_height=thumb_height,
         source_content_type=kind,
+        quality_issues=quality.assess(result.small, result.width, result.height),
     )
 
 
@@ -182,9 +187,9 @@ def _jpeg(data: bytes, limits: _Limits, naive_tz: tzinfo) -> _Result:
         img.draft("RGB", thumbnail.draft_size(*img.size))  # from here img.size is the reduced size
         _check_budget(img.size, img.mode, thumbnail.decoded_bytes(img), limits.decoded_bytes)
         img.load()  # decodes every scan; raises on truncation or broken structure
-        thumb = thumbnail.make(img, img.info.get("icc_profile"))
+        small = thumbnail.shrink(img, img.info.get("icc_profile"))
     width, height = _displayed(layout.width, layout.height, facts.orientation)
-    return _Result(sniff.JPEG, stored, width, height, facts, thumb)
+    return _Result(sniff.JPEG, stored, width, height, facts, small)
 
 
 def _png(data: bytes, limits: _Limits, naive_tz: tzinfo) -> _Result:
@@ -198,9 +203,9 @@ def _png(data: bytes, limits: _Limits, naive_tz: tzinfo) -> _Result:
         # The mode (from IHDR's colour type and bit depth) is known before any pixel is decoded.
         _check_budget(img.size, img.mode, thumbnail.decoded_bytes(img), limits.decoded_bytes)
         img.load()  # full decode: PNG has no reduced mode
-        thumb = thumbnail.make(img, img.info.get("icc_profile"))
+        small = thumbnail.shrink(img, img.info.get("icc_profile"))
     width, height = _displayed(layout.width, layout.height, facts.orientation)
-    return _Result(sniff.PNG, stored, width, height, facts, thumb)
+    return _Result(sniff.PNG, stored, width, height, facts, small)
 
 
 def _heic(data: bytes, limits: _Limits, naive_tz: tzinfo) -> _Result:
@@ -217,5 +222,5 @@ def _heic(data: bytes, limits: _Limits, naive_tz: tzinfo) -> _Result:
         del heif  # drop libheif's decoded buffer before encoding
         stored = heic.to_jpeg(img, icc)
         width, height = img.size  # libheif has already applied the HEIF rotation/mirror
-        thumb = thumbnail.make(img, icc)
-    return _Result(sniff.JPEG, stored, width, height, facts, thumb)
+        small = thumbnail.shrink(img, icc)
+    return _Result(sniff.JPEG, stored, width, height, facts, small)

@@ -33,8 +33,9 @@ def pixel_bytes(mode: str) -> int:
     return len(described.bands) * int(described.typestr[-1])  # typestr: "|u1", "<u2", "<i4"...
 
 
-def make(img: Image.Image, icc_profile: bytes | None) -> tuple[bytes, int, int]:
-    """Consumes `img` (it is resized in place). Orientation comes from the image's own EXIF, i.e.
+def shrink(img: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """The thumbnail's picture (RGB or L, sRGB, upright), before encoding: `quality` measures it too.
+    Consumes `img` (it is resized in place). Orientation comes from the image's own EXIF, i.e.
     the minimal one we stored, so the thumbnail always matches how the stored file displays.
     Full-size work is at most one converted copy (see `decoded_bytes`); every other conversion
     happens on the thumbnail-sized image."""
@@ -52,6 +53,11 @@ def make(img: Image.Image, icc_profile: bytes | None) -> tuple[bytes, int, int]:
     img = _flatten(img)
     if icc_profile and img.mode == "RGB":
         img = _to_srgb(img, icc_profile)
+    return img
+
+
+def encode(img: Image.Image) -> tuple[bytes, int, int]:
+    """The thumbnail file of `shrink`'s picture: (JPEG bytes, width, height)."""
     out = io.BytesIO()
     # No exif=/icc_profile=/xmp= arguments: Pillow writes only JFIF and the pixels.
     img.save(out, "JPEG", quality=QUALITY)

@@ -16,6 +16,12 @@ personal and a changed e-mail address is honoured.
 | subscription.ending   | clinicId, endsAt                       | every member with role clinic_admin                  |
 | reminder.due          | patientId, folderId                    | patient account `email` if preferences.reminders and the folder is there |
 | account.inactive      | patientId, eraseAfter                  | patient account `email` (a notice before erasure: no preference) |
+| referral.submitted    | clinicId, referringClinicId, referralId, priority, reviewDueBy | the service clinic's `notificationEmail` |
+| referral.outcome      | clinicId, serviceClinicId, referralId, priority | the referring clinic's `notificationEmail` |
+| referral.due_today    | clinicId, day                          | the service's `notificationEmail`; the count from its `referral-digest` |
+| referral.overdue      | clinicId, referralId                   | every clinic_admin of the service (clinicId) while it awaits review |
+| referral.no_outcome   | clinicId, referralId                   | the referring member (`createdBy`), else the referring clinic's `notificationEmail` |
+| referral.unacknowledged | clinicId, referralId                 | as referral.no_outcome, while the outcome is unacknowledged |
 
 Every patient recipient also needs `emailVerified` on the account (accounts/service.py says why).
 """
@@ -34,8 +40,18 @@ MEMBER_ADDED = "member.added"
 SUBSCRIPTION_ENDING = "subscription.ending"
 REMINDER_DUE = "reminder.due"
 ACCOUNT_INACTIVE = "account.inactive"
+# The referral pathway: a referral submitted (to the service), an outcome sent (to the referrer).
+# Ids, the priority code and the due time only: never the patient, never clinical text.
+REFERRAL_SUBMITTED = "referral.submitted"
+REFERRAL_OUTCOME = "referral.outcome"
+# The review clock's timers (referrals/deadlines.py); clinicId is the service's, where the referral lives.
+REFERRAL_DUE_TODAY = "referral.due_today"
+REFERRAL_OVERDUE = "referral.overdue"
+REFERRAL_NO_OUTCOME = "referral.no_outcome"
+REFERRAL_UNACKNOWLEDGED = "referral.unacknowledged"
 EVENT_KINDS = (SHARE_CREATED, COMMENT_CREATED, GRANT_EXPIRING, GRANT_EXPIRED, UPLOAD_REJECTED, MEMBER_ADDED,
-               SUBSCRIPTION_ENDING, REMINDER_DUE, ACCOUNT_INACTIVE)
+               SUBSCRIPTION_ENDING, REMINDER_DUE, ACCOUNT_INACTIVE, REFERRAL_SUBMITTED, REFERRAL_OUTCOME,
+               REFERRAL_DUE_TODAY, REFERRAL_OVERDUE, REFERRAL_NO_OUTCOME, REFERRAL_UNACKNOWLEDGED)
 
 # The data each kind carries (the table above): ids and codes only, never anything personal.
 EVENT_DATA: dict[str, frozenset[str]] = {
@@ -48,6 +64,12 @@ EVENT_DATA: dict[str, frozenset[str]] = {
     SUBSCRIPTION_ENDING: frozenset({"clinicId", "endsAt"}),
     REMINDER_DUE: frozenset({"patientId", "folderId"}),
     ACCOUNT_INACTIVE: frozenset({"patientId", "eraseAfter"}),
+    REFERRAL_SUBMITTED: frozenset({"clinicId", "referringClinicId", "referralId", "priority", "reviewDueBy"}),
+    REFERRAL_OUTCOME: frozenset({"clinicId", "serviceClinicId", "referralId", "priority"}),
+    REFERRAL_DUE_TODAY: frozenset({"clinicId", "day"}),
+    REFERRAL_OVERDUE: frozenset({"clinicId", "referralId"}),
+    REFERRAL_NO_OUTCOME: frozenset({"clinicId", "referralId"}),
+    REFERRAL_UNACKNOWLEDGED: frozenset({"clinicId", "referralId"}),
 }
 assert set(EVENT_DATA) == set(EVENT_KINDS)
 

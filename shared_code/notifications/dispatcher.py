@@ -34,13 +34,16 @@ from typing import Any
 
 from shared_code.clock import Clock
 from shared_code.notifications import rendering
-from shared_code.notifications.contract import SUBSCRIPTION_ENDING, UPLOAD_REJECTED, validate_event
+from shared_code.notifications.contract import (
+    REFERRAL_OVERDUE, SUBSCRIPTION_ENDING, UPLOAD_REJECTED, validate_event,
+)
 from shared_code.notifications.recipients import MalformedNotification, Recipient, Recipients
 from shared_code.notifications.sent import SENT_PARTITION, NotificationInFlight, SentRecords, record_id
 from shared_code.ports.documents import DocumentStore
 from shared_code.ports.errors import Conflict, NotFound
 from shared_code.ports.mail import Email, MailSender, PermanentMailError, TransientMailError
 from shared_code.settings import DIRECTORY, Settings
+from shared_code.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +81,7 @@ class NotificationDispatcher:
             return outcome
         for recipient in recipients:
             # One record per recipient where a kind has several (each admin is told once).
-            record = record_id(dedupe_key, recipient.ref if kind == SUBSCRIPTION_ENDING else None)
+            record = record_id(dedupe_key, recipient.ref if kind in (SUBSCRIPTION_ENDING, REFERRAL_OVERDUE) else None)
             if kind == UPLOAD_REJECTED and not self._rejection_quota.take(kind, recipient.ref, record):
                 log.info("notification skipped: kind=%s event=%s to=%s reason=daily-limit attempt=%d",
                          kind, event_id, recipient.ref, dequeue_count)
@@ -106,16 +109,19 @@ class NotificationDispatcher:
             log.error("notification failed permanently: kind=%s event=%s to=%s error=%s attempt=%d",
                       kind, event_id, recipient.ref, _code(exc), attempt)
             outcome.failed.append(recipient.ref)
+            metrics.notification("failed", kind)
             return
         except BaseException as exc:
             # Transient (or unexpected): release the claim for the redelivery, and let the queue retry.
             self._sent.mark(claim, "retrying", error=type(exc).__name__)
             log.warning("notification will be retried: kind=%s event=%s to=%s error=%s attempt=%d",
                         kind, event_id, recipient.ref, type(exc).__name__, attempt)
+            metrics.notification("retried", kind)
             raise
         self._sent.mark(claim, "sent")
         log.info("notification sent: kind=%s event=%s to=%s attempt=%d", kind, event_id, recipient.ref, attempt)
         outcome.sent.append(recipient.ref)
+        metrics.notification("sent", kind)
 
 
 class DailyQuota:

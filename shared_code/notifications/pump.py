@@ -20,6 +20,8 @@ from typing import Any, Callable
 from shared_code.ports.errors import NotFound
 from shared_code.ports.queues import Message, MessageQueue
 from shared_code.settings import NOTIFICATIONS_POISON_QUEUE, NOTIFICATIONS_QUEUE
+from shared_code.telemetry import metrics
+from shared_code.telemetry.traces import trigger_run
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,9 @@ def pump_queue(queue: MessageQueue, name: str, poison_name: str, handler: Callab
                 result.poisoned += 1
                 continue
             try:
-                handler(message.body, message.dequeue_count)
+                # The message's span continues the trace of whoever sent it (shared_code/telemetry/).
+                with trigger_run("queue", name, message=message.body, attempt=message.dequeue_count):
+                    handler(message.body, message.dequeue_count)
             except Exception as exc:  # noqa: BLE001 - the handler's failure is the message's retry
                 result.failed += 1
                 log.warning("queue %s: message %s failed on attempt %d/%d (%s)", name, message.id,
@@ -65,6 +69,7 @@ def pump_queue(queue: MessageQueue, name: str, poison_name: str, handler: Callab
 def _poison(queue: MessageQueue, name: str, poison_name: str, message: Message) -> None:
     queue.send(poison_name, message.body)
     _delete(queue, name, message)
+    metrics.message_poisoned(name)
     log.error("queue %s: message %s moved to %s after %d attempts", name, message.id, poison_name,
               message.dequeue_count)
 

@@ -8,11 +8,14 @@ reason sentence: never a patient's name, NHS number, note or comment.
 
 A patient is mailed only at an address their account marks `emailVerified` (the identity provider
 verified it: accounts/service.py); a reminder only while its folder is there, linking into the app
-by the folder's id (APP_LINK_BASE_URL), never naming it."""
+by the folder's id (APP_LINK_BASE_URL), never naming it. The review clock's notices (referrals/
+deadlines.py) go only while still true when sent (a referral reviewed since is not escalated), with
+a count, dates, the clinics' names and a portal link."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Iterator
 from urllib.parse import quote
 
@@ -20,12 +23,15 @@ from shared_code import paging
 from shared_code.clock import parse_time
 from shared_code.notifications import rendering
 from shared_code.notifications.contract import (
-    ACCOUNT_INACTIVE, COMMENT_CREATED, GRANT_EXPIRED, GRANT_EXPIRING, MEMBER_ADDED, REMINDER_DUE, SHARE_CREATED,
-    SUBSCRIPTION_ENDING, UPLOAD_REJECTED,
+    ACCOUNT_INACTIVE, COMMENT_CREATED, GRANT_EXPIRED, GRANT_EXPIRING, MEMBER_ADDED, REFERRAL_DUE_TODAY,
+    REFERRAL_NO_OUTCOME, REFERRAL_OUTCOME, REFERRAL_OVERDUE, REFERRAL_SUBMITTED, REFERRAL_UNACKNOWLEDGED, REMINDER_DUE,
+    SHARE_CREATED, SUBSCRIPTION_ENDING, UPLOAD_REJECTED,
 )
 from shared_code.ports.documents import DocumentStore, Query
 from shared_code.ports.errors import NotFound
-from shared_code.settings import CLINICS, PATIENTS
+from shared_code.referrals.deadlines import DIGEST_PARTITION as REFERRAL_DIGEST_PARTITION
+from shared_code.referrals.review_clock import london_date
+from shared_code.settings import CLINICS, DIRECTORY, PATIENTS
 
 CLINIC_DOC = "clinic"
 ACCOUNT_DOC = "account"
@@ -39,6 +45,12 @@ PATIENT_PREFERENCE = {
     ACCOUNT_INACTIVE: None,  # retention's notice before erasing an unused account: never switched off
 }
 _GONE = ("removed", "deleted")
+# The review clock's notices (referrals/deadlines.py) and the state each is true in when it is sent.
+REFERRAL_TIMERS = (REFERRAL_DUE_TODAY, REFERRAL_OVERDUE, REFERRAL_NO_OUTCOME, REFERRAL_UNACKNOWLEDGED)
+REFERRAL_TIMER_STATUS = {REFERRAL_OVERDUE: "awaiting_review", REFERRAL_NO_OUTCOME: "awaiting_review",
+                         REFERRAL_UNACKNOWLEDGED: "outcome_sent"}
+# A referral's priority as the service's and the practice's inboxes read it.
+PRIORITY_WORDS = {"routine": "routine", "urgent": "urgent", "urgent_suspected_cancer": "urgent (fast track)"}
 
 
 class MalformedNotification(ValueError):
@@ -89,7 +101,58 @@ class Recipients:
                 if address and member.get("status") not in _GONE:
                     recipients.append(Recipient(member["id"], address, values))
             return recipients
+        if kind in (REFERRAL_SUBMITTED, REFERRAL_OUTCOME):
+            return self._referral(kind, data)
+        if kind in REFERRAL_TIMERS:
+            return self._referral_timer(kind, data)
         raise MalformedNotification(f"no recipient rule for {kind}")
+
+    def _referral(self, kind: str, data: dict[str, str]) -> list[Recipient]:
+        """The clinic on the other side of the step (`clinicId`): its inbox, the priority and the due
+        date, a link to the referral. Never the patient, never the referral's clinical text."""
+        clinic = self._doc(CLINICS, data["clinicId"], CLINIC_DOC)
+        address = _address(clinic, "notificationEmail")
+        if not address:
+            return []
+        values = {"clinic_name": _clinic_name(clinic), "priority": PRIORITY_WORDS.get(data["priority"], "routine"),
+                  "link": f"{self._portal}/clinics/{_q(data['clinicId'])}/referrals/{_q(data['referralId'])}"}
+        if kind == REFERRAL_SUBMITTED:
+            values["due_on"] = _date(data["reviewDueBy"])
+        return [Recipient(data["clinicId"], address, values)]
+
+    def _referral_timer(self, kind: str, data: dict[str, str]) -> list[Recipient]:
+        """The review clock's notices (referrals/deadlines.py), each only while still true when sent:
+        counts, dates, the clinics' names and a portal link; never the patient or the clinical text."""
+        service_id = data["clinicId"]
+        service = self._doc(CLINICS, service_id, CLINIC_DOC)
+        if not service:
+            return []
+        received = f"{self._portal}/clinics/{_q(service_id)}/referrals"
+        if kind == REFERRAL_DUE_TODAY:
+            digest = self._doc(DIRECTORY, REFERRAL_DIGEST_PARTITION, service_id) or {}
+            address = _address(service, "notificationEmail")
+            if not address or digest.get("day") != data["day"]:
+                return []  # no inbox, or a later day's digest has replaced this one
+            return [Recipient(service_id, address, {
+                "clinic_name": _clinic_name(service), "count": str(int(digest.get("dueToday", 0))),
+                "due_on": _london_date(data["day"]), "link": f"{received}?direction=received&status=awaiting_review"})]
+        referral = self._doc(CLINICS, service_id, data["referralId"]) or {}
+        if referral.get("status") != REFERRAL_TIMER_STATUS[kind]:
+            return []  # reviewed, acknowledged or cancelled since the timer fired
+        if kind == REFERRAL_OVERDUE:
+            values = {"clinic_name": _clinic_name(service), "due_on": _london_date(referral.get("reviewDueBy")),
+                      "link": f"{received}/{_q(data['referralId'])}"}
+            return [Recipient(member["id"], address, values) for member in self._clinic_admins(service_id)
+                    if (address := _address(member, "email")) and member.get("status") not in _GONE]
+        referring_id = str(referral.get("referringClinicId"))
+        values = {"clinic_name": _clinic_name(service),
+                  "sent_on": _london_date(referral.get("submittedAt" if kind == REFERRAL_NO_OUTCOME else "outcomeSentAt")),
+                  "link": f"{self._portal}/clinics/{_q(referring_id)}/referrals/{_q(data['referralId'])}"}
+        member = self._doc(CLINICS, referring_id, str(referral.get("createdBy")))
+        if member and member.get("status") not in _GONE and (address := _address(member, "email")):
+            return [Recipient(member["id"], address, values)]
+        address = _address(self._doc(CLINICS, referring_id, CLINIC_DOC), "notificationEmail")
+        return [Recipient(referring_id, address, values)] if address else []
 
     def _patient(self, kind: str, data: dict[str, str]) -> list[Recipient]:
         account = self._doc(PATIENTS, data["patientId"], ACCOUNT_DOC)
@@ -142,6 +205,16 @@ def _date(value: str) -> str:
     except ValueError:
         return value
     return f"{moment.day} {moment:%B %Y}"
+
+
+def _london_date(value: Any) -> str:
+    """A stored time as the day it was in London (the review clock's day), e.g. "4 November 2026"."""
+    try:
+        text = str(value)
+        day = date.fromisoformat(text) if len(text) == 10 else london_date(parse_time(text))
+    except ValueError:
+        return "an earlier date"
+    return f"{day.day} {day:%B %Y}"
 
 
 def _q(value: str) -> str:

@@ -16,6 +16,8 @@ from shared_code.errors import Busy, ClinicCodeNotFound, ClinicCodeTaken, Clinic
 from shared_code.ids import new_id
 from shared_code.notifications.contract import SourceRef
 from shared_code.ports.errors import PreconditionFailed
+from shared_code.referrals.records import ReferralService
+from shared_code.referrals.schemas import ReferralServiceIn
 from shared_code.settings import CLINICS
 from shared_code.sharing import codes
 from shared_code.sharing.audit import AuditLog, actor_of, clinic_partition
@@ -26,7 +28,7 @@ from shared_code.sharing.repository import CLINIC_DOC_ID, ClinicRepository
 from shared_code.sharing.schemas import ClinicIn, ClinicPatch, MemberIn
 
 _CODE_ATTEMPTS = 5  # random codes tried when rotating before giving up (503)
-# ClinicPatch's fields, as the record names them.
+# ClinicPatch's fields, as the record names them (referralService is merged: `_merged`).
 _PATCHABLE = {"name": "name", "notificationEmail": "notification_email", "subscriptionEndsAt": "subscription_ends_at"}
 _CHANGED_MEANWHILE = "The clinic changed at the same time; try again."
 
@@ -79,7 +81,9 @@ class ClinicService:
         if nulls:
             raise InvalidField(*((name, "cannot be null") for name in nulls))
         clinic = self._require(clinic_id)
-        changes = {_PATCHABLE[name]: _stored(getattr(patch, name)) for name in sent}
+        changes = {_PATCHABLE[name]: _stored(getattr(patch, name)) for name in sent if name in _PATCHABLE}
+        if patch.referralService is not None:  # merged: the settings not sent keep their values
+            changes["referral_service"] = _merged(clinic.referral_service, patch.referralService)
         clinic = clinic.but(**changes, updated_at=iso(self._clock.now()))
         try:
             self._clinics.replace(clinic)
@@ -133,6 +137,12 @@ class ClinicService:
         self._audit.record(clinic_partition(clinic_id), "clinic.code_rotated", actor_of(actor, "clinician"),
                            clinic=clinic.ref())
         return new
+
+
+def _merged(current: ReferralService, patch: ReferralServiceIn) -> ReferralService:
+    """JSON merge patch of the referral-service settings (the API's names are the record's aliases)."""
+    sent = patch.model_dump(include=patch.model_fields_set, mode="json")
+    return ReferralService.model_validate({**current.to_doc(), **sent})
 
 
 def _stored(value: Any) -> Any:

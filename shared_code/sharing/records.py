@@ -10,7 +10,7 @@ Where each lives (container / partition / id):
 - Share           patients / patientId / grantId            (the patient's copy: their list, revocation)
 - Consent         patients / patientId / `cs_...`           (as given; never changed)
 - Comment         patients / patientId / `cm_...`
-- AuditEntry      audit / patientId or `clinic:<id>` / `a_...`
+- AuditEntry      audit / patientId, `clinic:<id>` or `referral:<id>` / `a_...`
 - ExpiryEntry     directory / `grant-expiry` / grantId      (what the expiry timers find grants by)
 
 Times are kept as stored (RFC 3339 text) and read with `clock.parse_time`. A grant's status is
@@ -29,6 +29,7 @@ from typing import Any, Iterable, Literal
 
 from shared_code.clock import iso, parse_time
 from shared_code.records import Record
+from shared_code.referrals.records import ReferralService
 
 
 class Purpose(str, Enum):
@@ -139,6 +140,9 @@ class ClinicFacts(Record):
     subscription_ends_at: str
     created_at: str
     updated_at: str
+    # As a dermatology service of the GP-referred pathway (referrals/records.py): a new clinic
+    # accepts no referrals until a platform admin says so.
+    referral_service: ReferralService = ReferralService()
 
     def subscription_active(self, now: datetime) -> bool:
         return now < parse_time(self.subscription_ends_at)
@@ -147,7 +151,8 @@ class ClinicFacts(Record):
         return {"id": self.clinic_id, "name": self.name, "code": self.code,
                 "notificationEmail": self.notification_email, "subscriptionEndsAt": self.subscription_ends_at,
                 "createdAt": self.created_at, "updatedAt": self.updated_at,
-                "subscriptionActive": self.subscription_active(now)}
+                "subscriptionActive": self.subscription_active(now),
+                "referralService": self.referral_service.to_doc()}
 
 
 class Clinic(ClinicFacts):
@@ -351,6 +356,7 @@ class AuditEntry(Record):
     grant_id: str | None = None
     folder_id: str | None = None
     image_id: str | None = None
+    referral_id: str | None = None
     comment_id: str | None = None
     member_id: str | None = None
     role: MemberRole | None = None

@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field, StrictBool, field_validator, model_valid
 
 from shared_code.api_schemas import EMAIL, Request, Response, Timestamp, email_address
 from shared_code.folders.schemas import BodySite
+from shared_code.referrals.schemas import ReferralServiceIn, ReferralServiceOut
 from shared_code.sharing import codes, records
 
 # The API's spelling of records' enums (Literals keep the OpenAPI document as it is).
@@ -52,6 +53,8 @@ class ClinicPatch(Request):
     name: str = Field(None, min_length=1, max_length=200)
     notificationEmail: str = Field(None, max_length=254, json_schema_extra=EMAIL)
     subscriptionEndsAt: Timestamp = None
+    referralService: ReferralServiceIn = Field(None, description="The clinic as a dermatology service of the "
+                                                                 "GP-referred pathway (merged into its settings).")
 
     _email = field_validator("notificationEmail")(classmethod(lambda cls, v: email_address(v)))
 
@@ -65,6 +68,7 @@ class Clinic(Response):
     subscriptionActive: bool
     createdAt: datetime
     updatedAt: datetime
+    referralService: ReferralServiceOut
 
 
 class ClinicLookup(Response):

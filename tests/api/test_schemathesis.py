@@ -36,6 +36,16 @@ NOT_STATABLE: dict[str, tuple[int, str]] = {
     "POST /api/folders/{folderId}/comments": (422, "`imageId` must name an image of the folder: state, not shape"),
     "POST /api/clinics/{clinicId}/shares/{grantId}/comments": (
         422, "`imageId` must name a ready image of the shared folder: state, not shape"),
+    "POST /api/clinics/{clinicId}/referrals": (
+        422, "an NHS number's modulus-11 check digit; a date of birth not after today; not one's own clinic"),
+    "PATCH /api/clinics/{clinicId}/referrals/{referralId}": (
+        422, "an NHS number's modulus-11 check digit; a date of birth not after today"),
+    "POST /api/clinics/{clinicId}/referrals/{referralId}/outcome": (
+        422, "`department` for `redirect` only and `requested` for `request_information` only (each required "
+             "there); `lesionOutcomes` name distinct lesions of this referral: cross-field and state rules"),
+    "POST /api/clinics/{clinicId}/referrals/{referralId}/lesions/{lesionId}/images": (
+        422, "the body must be an image that decodes (image-rejected); `view` is required, as a query parameter "
+             "or a header: one of two places"),
 }
 # `continuation` is opaque: only a value the service handed out is valid (else 400 invalid-continuation).
 CONTINUATION = (400, "`continuation` is opaque: only a value the service handed out is valid")

@@ -66,3 +66,40 @@ def test_the_cli_rotates_with_a_dry_run_first(api):
     out = io.StringIO()
     assert main(["rotate-patient-keys"], container=api.container, out=out) == 0
     assert "re-wrapped: 1" in out.getvalue() and _kid(api, pid) != old
+
+
+def _disable(api, kid):
+    """The KEK version `kid` disabled (locally: its key file gone, so nothing it wrapped unwraps)."""
+    keys = api.container.adapters.keys
+    (keys.directory / f"{kid.rsplit('/', 1)[1].split('-')[0]}.key").unlink()
+
+
+def test_referral_images_stay_readable_after_rotation_and_the_old_version_disabled(api):
+    from tests.support.referrals import ReferralScene
+
+    scene = ReferralScene(api)
+    with_images = scene.submitted()["id"]
+    image_id = scene.get(with_images, service=True)["lesions"][0]["images"][0]["id"]
+    cancelled_draft = scene.ready()  # a draft's images are under a referral key too
+    assert scene.step_response(cancelled_draft, "cancel", reason="sent elsewhere").status_code == 200
+    without_images = scene.draft()["id"]
+    headers, pid, patient_image = _patient_with_image(api, "alice")
+    content = scene.url(with_images, f"/images/{image_id}/content", service=True)
+    before = api.client.get(content, headers=scene.rita).content
+
+    old_kid = api.container.adapters.keys.current_kid()
+    api.container.adapters.keys.rotate()
+    dry = api.container.key_rotation.run(dry_run=True)
+    assert (dry.referrals.total, dry.referrals.rewrapped, dry.referrals.without_key) == (3, 2, 1)
+    report = api.container.key_rotation.run()
+    assert (report.rewrapped, report.referrals.rewrapped, report.referrals.without_key, report.failed) == (1, 2, 1, [])
+    assert api.container.referral_records.get(scene.service_id, without_images).referral_key is None
+    again = api.container.key_rotation.run()
+    assert (again.referrals.rewrapped, again.referrals.already_current) == (0, 2)
+
+    _disable(api, old_kid)
+    api.container.referral_keys.cache.clear()
+    api.container.patient_keys.cache.clear()
+    assert api.client.get(content, headers=scene.rita).content == before
+    assert api.client.get(scene.url(with_images, f"/images/{image_id}/thumbnail"), headers=scene.gp).status_code == 200
+    assert api.client.get(f"/api/images/{patient_image}/content", headers=headers).status_code == 200

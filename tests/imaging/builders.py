@@ -215,3 +215,22 @@ def encoded(img: Image.Image, fmt: str, **save) -> bytes:
 
 def noise_bytes(n: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(n)
+
+
+def scene(size: tuple[int, int] = (1600, 1200), seed: int = 1) -> Image.Image:
+    """Photo-like: skin-toned, with edges at every scale (discs and strokes of random sizes and
+    colours) and a little sensor noise. Sharp, well exposed, large enough: no quality issue."""
+    rnd = random.Random(seed)
+    w, h = size
+    img = Image.new("RGB", size, (200, 160, 140))
+    draw = ImageDraw.Draw(img)
+    for _ in range(150):
+        x, y, r = rnd.randrange(w), rnd.randrange(h), rnd.randrange(5, max(6, w // 12))
+        colour = tuple(200 + (rnd.randrange(256) - 200) // 2 for _ in range(3))
+        if rnd.random() < 0.5:
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+        else:
+            draw.line((x, y, x + rnd.randrange(-w // 4, w // 4), y + rnd.randrange(-h // 4, h // 4)), fill=colour,
+                      width=rnd.randrange(1, 8))
+    return Image.blend(img, Image.effect_noise(size, 20).convert("RGB"), 0.05)
+

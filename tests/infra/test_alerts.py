@@ -109,6 +109,19 @@ def test_a_message_put_into_the_poison_queue_raises_an_alert():
     assert settings and {"StorageWrite"} <= {log["category"] for log in settings[0]["logs"]}
 
 
+def test_a_decision_support_job_put_into_its_poison_queue_raises_an_alert():
+    body = config(_rules()["decisionSupportPoisonAlert"])
+    query, args = _query(body)
+    assert 'OperationName == "PutMessage"' in query and '"/{1}/messages"' in query
+    assert args == ["storageAccountName", "decisionSupportPoisonQueueName"]
+    [criterion] = body["properties"]["criteria"]["allOf"]
+    assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
+    passed = doc("modules/resources.bicep")["modules"]["alerts"]["config"]["params"]["decisionSupportPoisonQueueName"]
+    assert "decisionSupportPoisonQueueName" in str(passed)
+    storage = doc("modules/storage.bicep")["variables"]["decisionSupportPoisonQueueName"]["value"]
+    assert storage == s.DECISION_SUPPORT_POISON_QUEUE
+
+
 # --- HTTP 5xx ---
 
 def test_the_http_5xx_rate_raises_an_alert():

@@ -27,7 +27,8 @@ def test_blob_containers_agree_with_the_code():
 def test_queues_agree_with_the_code():
     d = doc(STORAGE)
     names = _names(d, "Microsoft.Storage/storageAccounts/queueServices/queues")
-    assert names == {s.NOTIFICATIONS_QUEUE, s.NOTIFICATIONS_POISON_QUEUE}
+    assert names == {s.NOTIFICATIONS_QUEUE, s.NOTIFICATIONS_POISON_QUEUE, s.DECISION_SUPPORT_QUEUE,
+                     s.DECISION_SUPPORT_POISON_QUEUE}
 
 
 def test_incoming_uploads_are_deleted_after_one_day():

@@ -43,6 +43,9 @@ EXPECTED_SETTINGS = {
     "PDS_API_KEY",
     "PDS_KEY_ID",
     "PDS_PRIVATE_KEY_SECRET_NAME",
+    "DECISION_SUPPORT_URL",
+    "DECISION_SUPPORT_SCOPE",
+    "DECISION_SUPPORT_API_KEY_SECRET_NAME",
     "TRUST_X_FORWARDED_FOR",  # the worker sees no peer: the front end's X-Forwarded-For entry is the address
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
@@ -183,6 +186,9 @@ OPTIONAL = {
     "PDS_API_KEY": ("pdsApiKey", "pds_api_key"),
     "PDS_KEY_ID": ("pdsKeyId", "pds_key_id"),
     "PDS_PRIVATE_KEY_SECRET_NAME": ("pdsPrivateKeyName", "pds_private_key_secret_name"),
+    "DECISION_SUPPORT_URL": ("decisionSupportUrl", "decision_support_url"),
+    "DECISION_SUPPORT_SCOPE": ("decisionSupportScope", "decision_support_scope"),
+    "DECISION_SUPPORT_API_KEY_SECRET_NAME": ("decisionSupportKeyName", "decision_support_api_key_secret_name"),
 }
 
 
@@ -201,7 +207,9 @@ def test_optional_settings_are_optional_parameters_defaulting_to_empty(setting):
     assert doc("modules/resources.bicep")["modules"]["functionApp"]["config"]["params"][param] == param
 
 
-@pytest.mark.parametrize("setting", ["WORKFORCE_TENANTS", "PDS_BASE_URL", "PDS_TOKEN_URL", "PDS_API_KEY", "PDS_KEY_ID"])
+@pytest.mark.parametrize("setting", ["WORKFORCE_TENANTS", "PDS_BASE_URL", "PDS_TOKEN_URL", "PDS_API_KEY", "PDS_KEY_ID",
+                                     "DECISION_SUPPORT_URL", "DECISION_SUPPORT_SCOPE",
+                                     "DECISION_SUPPORT_API_KEY_SECRET_NAME"])
 def test_an_empty_optional_setting_means_unset_to_the_app(setting):
     """Why they can always be app settings: empty configures exactly what absent does."""
     _, field = OPTIONAL[setting]

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared_code.notifications import contract as k
 from shared_code.notifications.contract import SourceRef
-from shared_code.settings import CLINICS, PATIENTS
+from shared_code.settings import CLINICS, DIRECTORY, PATIENTS
 
 PATIENT_ID = "pat_aaaaaaaaaaaaaaaaaaaaaaaaaa"
 PATIENT_EMAIL = "zebedee.quartermain@example.org"
@@ -22,6 +22,10 @@ IMAGE_NOTE = "itchy and bleeding since the holiday"
 COMMENT_ID = "cmt_aaaaaaaaaaaaaaaaaaaaaaaaaa"
 COMMENT_TEXT = "Irregular border: suspected melanoma, urgent two-week referral"
 GRANT_ID = "grt_aaaaaaaaaaaaaaaaaaaaaaaaaa"
+REFERRAL_ID = "rf_aaaaaaaaaaaaaaaaaaaaaaaaaa"
+OTHER_CLINIC_ID = "cln_bbbbbbbbbbbbbbbbbbbbbbbbbb"
+REFERRAL_DOC = {"type": "referral", "patient": {"name": PATIENT_NAME, "nhsNumber": NHS_NUMBER},
+                "clinicalQuestion": COMMENT_TEXT, "lesions": [{"description": IMAGE_NOTE}]}
 
 CLINIC_ID = "cln_aaaaaaaaaaaaaaaaaaaaaaaaaa"
 CLINIC_NAME = "Newcastle <Derm> & Skin"
@@ -31,6 +35,11 @@ ADMIN_EMAILS = ("admin.one@nhs.example", "admin.two@nhs.example")
 MEMBER_ID = "mbr_clinicianaaaaaaaaaaaaaaaa"
 MEMBER_EMAIL = "ada.lovelace@nhs.example"
 MEMBER_NAME = "Dr Ada Lovelace"
+# Referrals the review clock's timers tell about: one awaiting review, one whose outcome waits.
+AWAITING_REFERRAL_ID = "rf_awaitingaaaaaaaaaaaaaaaaaa"
+ANSWERED_REFERRAL_ID = "rf_answeredaaaaaaaaaaaaaaaaaa"
+TIMED_REFERRAL_DOC = {**REFERRAL_DOC, "referringClinicId": CLINIC_ID, "createdBy": MEMBER_ID,
+                      "submittedAt": "2025-02-03T09:00:00Z", "reviewDueBy": "2025-02-05T23:59:59Z"}
 
 # Nothing of this may ever appear in a queue message, a mail or a log line.
 SECRETS = (NHS_NUMBER, NHS_NUMBER_PRINTED, PATIENT_NAME, "Zebedee", "Quartermain", DATE_OF_BIRTH, FOLDER_LABEL,
@@ -84,4 +93,26 @@ def events() -> dict[str, tuple[dict[str, str], SourceRef, dict[str, Any]]]:
                          {"type": "folder", "label": FOLDER_LABEL}),
         k.ACCOUNT_INACTIVE: ({"patientId": PATIENT_ID, "eraseAfter": "2025-06-01T00:00:00Z"},
                              SourceRef(PATIENTS, PATIENT_ID, "account"), {}),
+        # A referral (its document full of the patient and the clinical question) between the seeded
+        # clinic and another: each step tells the clinic on the other side.
+        k.REFERRAL_SUBMITTED: ({"clinicId": CLINIC_ID, "referringClinicId": OTHER_CLINIC_ID, "referralId": REFERRAL_ID,
+                                "priority": "urgent_suspected_cancer", "reviewDueBy": "2025-03-04T23:59:59Z"},
+                               SourceRef(CLINICS, CLINIC_ID, REFERRAL_ID), REFERRAL_DOC),
+        k.REFERRAL_OUTCOME: ({"clinicId": CLINIC_ID, "serviceClinicId": OTHER_CLINIC_ID, "referralId": REFERRAL_ID,
+                              "priority": "routine"}, SourceRef(CLINICS, OTHER_CLINIC_ID, REFERRAL_ID), REFERRAL_DOC),
+        # The review clock's timers: the seeded clinic is the service, and its clinician the referrer.
+        k.REFERRAL_DUE_TODAY: ({"clinicId": CLINIC_ID, "day": "2025-03-01"},
+                               SourceRef(DIRECTORY, "referral-digest", CLINIC_ID),
+                               {"type": "referral-digest", "serviceClinicId": CLINIC_ID, "day": "2025-03-01",
+                                "dueToday": 3, "sentAt": "2025-03-01T08:00:00Z"}),
+        k.REFERRAL_OVERDUE: ({"clinicId": CLINIC_ID, "referralId": AWAITING_REFERRAL_ID},
+                             SourceRef(CLINICS, CLINIC_ID, AWAITING_REFERRAL_ID),
+                             {**TIMED_REFERRAL_DOC, "status": "awaiting_review"}),
+        k.REFERRAL_NO_OUTCOME: ({"clinicId": CLINIC_ID, "referralId": AWAITING_REFERRAL_ID},
+                                SourceRef(CLINICS, CLINIC_ID, AWAITING_REFERRAL_ID),
+                                {**TIMED_REFERRAL_DOC, "status": "awaiting_review"}),
+        k.REFERRAL_UNACKNOWLEDGED: ({"clinicId": CLINIC_ID, "referralId": ANSWERED_REFERRAL_ID},
+                                    SourceRef(CLINICS, CLINIC_ID, ANSWERED_REFERRAL_ID),
+                                    {**TIMED_REFERRAL_DOC, "status": "outcome_sent",
+                                     "outcomeSentAt": "2025-02-04T15:00:00Z"}),
     }

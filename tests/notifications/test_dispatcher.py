@@ -73,10 +73,18 @@ def test_every_kind_reaches_the_recipient_of_the_contract_table(api, family):
         f"{helpers.CLINIC_NAME}: the subscription ends on 1 April 2025": sorted(helpers.ADMIN_EMAILS),
         "It's time for your next photo": [helpers.PATIENT_EMAIL],
         "Your photographs will be deleted on 1 June 2025 unless you sign in": [helpers.PATIENT_EMAIL],
+        f"Referral to {helpers.CLINIC_NAME}, urgent (fast track): review by 4 March 2025": [helpers.CLINIC_EMAIL],
+        f"{helpers.CLINIC_NAME}: an outcome for one of your referrals": [helpers.CLINIC_EMAIL],
+        f"{helpers.CLINIC_NAME}: referrals due for review today": [helpers.CLINIC_EMAIL],
+        f"{helpers.CLINIC_NAME}: a referral is overdue for review": sorted(helpers.ADMIN_EMAILS),
+        f"No outcome yet from {helpers.CLINIC_NAME} for one of your referrals": [helpers.MEMBER_EMAIL],
+        f"{helpers.CLINIC_NAME}: an outcome waits for your acknowledgement": [helpers.MEMBER_EMAIL],
     }
-    share = next(m for m in mails if m["to"] == helpers.CLINIC_EMAIL)
+    share = next(m for m in mails if m["subject"].startswith("A patient has shared"))
     link = f"{PORTAL}/clinics/{helpers.CLINIC_ID}/shares/{helpers.GRANT_ID}"
     assert link in share["text"] and f'href="{link}"' in share["html"]
+    referral = next(m for m in mails if m["subject"].startswith("Referral to"))
+    assert f"{PORTAL}/clinics/{helpers.CLINIC_ID}/referrals/{helpers.REFERRAL_ID}" in referral["text"]
     member = next(m for m in mails if m["to"] == helpers.MEMBER_EMAIL)
     assert f"{PORTAL}/clinics/{helpers.CLINIC_ID}" in member["text"]
 
@@ -272,7 +280,7 @@ def test_logs_carry_kinds_ids_and_outcomes_only(api, family, clock, logs):
                 dispatcher.handle(body, attempt)
             except TransientMailError:
                 continue
-    assert len(mail.sent) == len(k.EVENT_KINDS)  # one permanent failure, and two admins
+    assert len(mail.sent) == len(k.EVENT_KINDS) + 1  # one permanent failure; two admins, twice
     text = "\n".join(logs)
     assert_nothing_personal(text)
     assert "notification failed permanently: kind=share.created" in text

@@ -1,5 +1,7 @@
 """The local pump applies the Functions host's poison rule, on the embedded queue and on Azurite's;
-`python -m shared_code.cli poison ...` lists and requeues."""
+`python -m shared_code.cli poison ...` lists and requeues, the notifications' poison queue by default
+and the decision-support one with `--queue decision-support` (the worker picking a requeued job up:
+tests/referrals/test_decision_support.py)."""
 from __future__ import annotations
 
 import io
@@ -13,7 +15,9 @@ from pathlib import Path
 from shared_code import cli
 from shared_code.notifications import contract as k
 from shared_code.notifications.pump import pump_notifications, pump_queue
-from shared_code.settings import NOTIFICATIONS_POISON_QUEUE, NOTIFICATIONS_QUEUE, Settings
+from shared_code.settings import (
+    DECISION_SUPPORT_POISON_QUEUE, DECISION_SUPPORT_QUEUE, NOTIFICATIONS_POISON_QUEUE, NOTIFICATIONS_QUEUE, Settings,
+)
 from tests.notifications import helpers
 from tests.support import steps
 
@@ -109,6 +113,47 @@ def test_poison_requeue_one_by_message_id_or_event_id(api, family):
     assert sorted(json.loads(m.body)["eventId"] for m in family.queue.peek(NOTIFICATIONS_QUEUE)) == ["evt_1", "evt_2"]
     time.sleep(1.5)
     assert [json.loads(m.body)["eventId"] for m in family.queue.peek(NOTIFICATIONS_POISON_QUEUE)] == ["evt_0"]
+
+
+def _job(lesion_id: str) -> str:
+    return json.dumps({"clinicId": "cl_service", "referralId": "rf_1", "lesionId": lesion_id,
+                       "imageId": f"{lesion_id}-dermoscopic", "queuedAt": "2026-11-29T04:00:00Z", "attempt": 1,
+                       "throttled": 0})
+
+
+def test_decision_support_jobs_are_listed_and_requeued_from_their_own_poison_queue(api, family):
+    family.queue.send(NOTIFICATIONS_POISON_QUEUE, json.dumps({"eventId": "evt_n", "kind": k.GRANT_EXPIRED}))
+    for lesion_id in ("les_1", "les_2", "les_3"):
+        family.queue.send(DECISION_SUPPORT_POISON_QUEUE, _job(lesion_id))
+
+    out = io.StringIO()
+    assert cli.main(["poison", "list", "--queue", "decision-support"], container=api.container, out=out) == 0
+    *listed, total = out.getvalue().splitlines()
+    assert total == "3 poisoned decision-support job(s)"
+    assert sorted(json.loads(line)["lesionId"] for line in listed) == ["les_1", "les_2", "les_3"]
+    assert json.loads(listed[0])["referralId"] == "rf_1" and "queuedAt" not in listed[0]  # ids only
+    out = io.StringIO()
+    assert cli.main(["poison", "list"], container=api.container, out=out) == 0  # the default is unchanged
+    assert out.getvalue().splitlines()[-1] == "1 poisoned notification(s)"
+
+    # One by its lesion id, then the rest: back to `decision-support`, never to `notifications`.
+    out = io.StringIO()
+    assert cli.main(["poison", "requeue", "--queue", "decision-support", "--id", "les_2"],
+                    container=api.container, out=out) == 0
+    assert [json.loads(m.body)["lesionId"] for m in family.queue.peek(DECISION_SUPPORT_QUEUE)] == ["les_2"]
+    time.sleep(1.5)  # a scan hides the other messages of its batch for a second
+    assert cli.main(["poison", "requeue", "--queue", "decision-support", "--id", "evt_n"],
+                    container=api.container, out=out) == 1  # a notification's id is not a job's
+    time.sleep(1.5)
+    out = io.StringIO()
+    assert cli.main(["poison", "requeue", "--all", "--queue", "decision-support"],
+                    container=api.container, out=out) == 0
+    assert out.getvalue().strip() == "requeued 2 decision-support job(s)"
+    assert sorted(json.loads(m.body)["lesionId"] for m in family.queue.peek(DECISION_SUPPORT_QUEUE)) == \
+        ["les_1", "les_2", "les_3"]
+    assert family.queue.peek(DECISION_SUPPORT_POISON_QUEUE) == []
+    assert family.queue.peek(NOTIFICATIONS_QUEUE) == []
+    assert [json.loads(m.body)["eventId"] for m in family.queue.peek(NOTIFICATIONS_POISON_QUEUE)] == ["evt_n"]
 
 
 def test_end_to_end_poison_after_max_attempts_then_requeue_delivers(api, family, clock):

@@ -31,7 +31,7 @@ def test_all_kinds_rendered_through_the_dispatcher_leak_nothing(api, family):
         api.container.outbox.emit(kind, data, source, steps.event_writer(family.documents, source, doc))
     pump_notifications(api.container)
     mails = api.container.adapters.mail.list(limit=100)
-    assert len(mails) == len(k.EVENT_KINDS) + 1  # two admins
+    assert len(mails) == len(k.EVENT_KINDS) + 2  # two admins, for subscription.ending and referral.overdue
     for mail in mails:
         for part in ("subject", "text", "html"):
             assert_nothing_personal(mail[part])  # not even the recipient's own address
@@ -56,7 +56,8 @@ def test_the_clinic_name_is_escaped_in_html_and_plain_in_text(api, family):
 @pytest.mark.parametrize("kind", k.EVENT_KINDS)
 def test_render_fills_every_placeholder_with_the_values_the_dispatcher_gives(kind):
     values = {"clinic_name": "Clinic", "link": "https://portal.example/x", "ends_on": "1 April 2025",
-              "erase_on": "1 June 2025", "reason_sentence": rendering.rejection_sentence("corrupt")}
+              "erase_on": "1 June 2025", "reason_sentence": rendering.rejection_sentence("corrupt"),
+              "priority": "urgent", "due_on": "4 March 2025", "count": "3", "sent_on": "3 February 2025"}
     rendered = rendering.render(kind, values)
     assert rendered.subject and rendered.text.strip() and rendered.html.strip()
     # And the files ask for nothing beyond those values (strict substitution would have raised).

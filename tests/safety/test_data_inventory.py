@@ -69,10 +69,10 @@ def test_a_record_type_that_gains_a_field_is_reported(inventory, types):
 def test_a_described_field_or_type_that_no_longer_exists_is_reported(inventory, types):
     stale = copy.deepcopy(inventory)
     stale["records"]["ImageRecord"]["fields"]["exif_gps"] = "Where the photograph was taken."
-    stale["records"]["Referral"] = {"part_of": ["AccountRecord"], "purpose": "x", "fields": {}}
+    stale["records"]["Prescription"] = {"part_of": ["AccountRecord"], "purpose": "x", "fields": {}}
     found = inv.record_problems(stale, types)
     assert "records.ImageRecord.fields: `exif_gps` is no field of ImageRecord any more" in found
-    assert "records.Referral: no such record type in shared_code/*/records.py any more" in found
+    assert "records.Prescription: no such record type in shared_code/*/records.py any more" in found
 
 
 def test_a_new_record_type_and_an_empty_description_are_reported(inventory, types):

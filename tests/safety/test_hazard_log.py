@@ -62,10 +62,15 @@ def test_planned_controls_are_listed_as_gaps_with_their_issue(log):
         assert f"| {label} |" in gaps_section and f"issue {control['issue']}" in gaps_section, label
 
 
-def test_referral_hazards_wait_for_the_pathway(log):
-    """Referral hazards are added with the pathway, with their tests; until then the log says so."""
-    assert "referral" in log["document"]["not_yet_covered"]
-    assert not any("referral" in h["title"].lower() for h in log["hazards"])
+def test_referral_hazards_are_logged_with_their_tests(log):
+    """The GP-referred pathway's hazards are in the log, each control proven by referral tests."""
+    def named(hazard):
+        return [t for control in hazard["controls"] for t in control.get("tests", [])]
+
+    referral = [h for h in log["hazards"] if any(t.startswith("tests/referrals/") for t in named(h))]
+    assert len(referral) >= 4
+    assert all(control.get("tests") for hazard in referral for control in hazard["controls"])
+    assert "not built yet" not in log["document"]["not_yet_covered"]
 
 
 # ---------------------------------------------------------------------------------------------

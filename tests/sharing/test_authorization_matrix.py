@@ -21,6 +21,7 @@ when rows name a route that does not exist.
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +32,7 @@ import pytest
 from shared_code.clock import Clock, FrozenClock, iso
 from shared_code.sharing.members import member_id
 from tests.support import backends
+from tests.support.referrals import MatrixReferrals, referral_body
 from tests.support.routes import api_routes
 from tests.support.steps import (
     ALL_PURPOSES, CONSENT, VALID_NHS, add_member, admin, clinician, folder, jpeg, onboard, shared, upload, upload_ticket,
@@ -107,6 +109,11 @@ class World:
 
     def disposable_patient(self) -> dict[str, str]:
         return self.api.patient(f"p-{uuid.uuid4().hex[:8]}", "Disposable")
+
+    @functools.cached_property
+    def referrals(self) -> MatrixReferrals:
+        """A refers to B (which accepts referrals); built on first use (tests/support/referrals.py)."""
+        return MatrixReferrals(self.api, self.clinics, self.headers, self.code("B"))
 
 
 @pytest.fixture(scope="module", params=["local", "azure"])
@@ -256,6 +263,71 @@ def clinic_patch(w: World, actor: str, state: str) -> Call:
     return Call({"clinicId": w.clinics["B"]}, json={"notificationEmail": "beta-derm@nhs.net"})
 
 
+# --- referrals: A refers to B. `clinician` and `clinic_admin` (of A) are the referrer's side, bea
+# (`other_clinician`, of B) the service's; `third_clinic` is a referral between two clinics no actor
+# belongs to, asked for through the actor's own clinic; `lapsed` asks through L (lapsed; bea is not
+# a member of it).
+def referral_expect(referrer: int, service: int, *, third: bool = True) -> dict[str, dict[str, int]]:
+    def row(ref: int, svc: int) -> dict[str, int]:
+        return {"owner": 403, "other_patient": 403, "clinician": ref, "clinic_admin": ref, "other_clinician": svc,
+                "removed_member": 404, "platform_admin": 403, "anonymous": 401}
+    states = {"active": row(referrer, service), "lapsed": row(403, 404)}
+    if third:
+        states["third_clinic"] = row(404, 404)
+    return states
+
+
+def referral_clinic(w: World, actor: str, state: str) -> str:
+    return w.clinics["L" if state == "lapsed" else ("B" if actor == "other_clinician" else "A")]
+
+
+def referral_call(pick: Callable[[World, str, str], str], **kw) -> Target:
+    """`pick(world, actor, state)`: the referral id for this row (a fresh one where the row succeeds)."""
+    def target(w: World, actor: str, state: str) -> Call:
+        referral_id = w.referrals.third if state == "third_clinic" else pick(w, actor, state)
+        return Call({"clinicId": referral_clinic(w, actor, state), "referralId": referral_id}, **kw)
+    return target
+
+
+def referrer_succeeds(w: World, actor: str, state: str) -> bool:
+    return state == "active" and actor in ("clinician", "clinic_admin")
+
+
+def fresh_for_referrer(make: Callable[[World], str]) -> Callable[[World, str, str], str]:
+    return lambda w, a, s: make(w) if referrer_succeeds(w, a, s) else w.referrals.waiting
+
+
+def fresh_for_service(w: World, actor: str, state: str) -> str:
+    if state == "active" and actor == "other_clinician":
+        return w.referrals.flow.submitted(toClinicCode=w.code("B"))["id"]
+    return w.referrals.waiting
+
+
+def referral_create(w: World, actor: str, state: str) -> Call:
+    code = "DELTA-DERM" if actor == "other_clinician" else w.code("B")
+    w.referrals  # noqa: B018 - B accepts referrals from here on
+    return Call({"clinicId": referral_clinic(w, actor, state)}, json=referral_body(code))
+
+
+def referral_list(w: World, actor: str, state: str) -> Call:
+    return Call({"clinicId": referral_clinic(w, actor, state)},
+                query={"direction": "received" if actor == "other_clinician" else "sent"})
+
+
+def referral_image_upload(w: World, actor: str, state: str) -> Call:
+    """A photograph for the lesion of `asked` (sent back for more information: images may be added)."""
+    call = referral_call(lambda w, a, s: w.referrals.asked)(w, actor, state)
+    lesion_id = w.referrals.flow.get(w.referrals.asked)["lesions"][0]["id"]
+    return Call({**call.params, "lesionId": lesion_id}, query={"view": "close_up"}, content=jpeg(),
+                content_type="image/jpeg")
+
+
+def referral_image(w: World, actor: str, state: str) -> Call:
+    """`waiting`'s first image (either side may view it)."""
+    call = referral_call(lambda w, a, s: w.referrals.waiting)(w, actor, state)
+    return Call({**call.params, "imageId": w.referrals.waiting_detail["lesions"][0]["images"][0]["id"]})
+
+
 ACTIVE = "active"
 VIEW_STATES = {"active": 200, "revoked": 403, "expired": 403, "other_clinic": 404, "lapsed": 403,
                "purpose_not_granted": 200, "other_folder_image": 404}
@@ -338,6 +410,39 @@ ROUTES: list[Route] = [
     Route("POST", "/api/admin/clinics", clinic_create, {ACTIVE: operations(201)}),
     Route("GET", "/api/admin/clinics", lambda w, a, s: Call(), {ACTIVE: operations(200)}),
     Route("PATCH", "/api/admin/clinics/{clinicId}", clinic_patch, {ACTIVE: operations(200)}),
+    # --- referrals (the core: tests/referrals) ---
+    Route("POST", "/api/clinics/{clinicId}/referrals", referral_create, referral_expect(201, 201, third=False)),
+    Route("GET", "/api/clinics/{clinicId}/referrals", referral_list, referral_expect(200, 200, third=False)),
+    Route("GET", "/api/clinics/{clinicId}/referrals/{referralId}", referral_call(lambda w, a, s: w.referrals.waiting),
+          referral_expect(200, 200)),
+    Route("PATCH", "/api/clinics/{clinicId}/referrals/{referralId}",
+          referral_call(lambda w, a, s: w.referrals.asked, json={"clinicalQuestion": "Resent with a sharper image."}),
+          referral_expect(200, 403)),
+    Route("POST", "/api/clinics/{clinicId}/referrals/{referralId}/lesions",
+          referral_call(lambda w, a, s: w.referrals.asked, json={"bodySite": {"code": "14975008"}}),
+          referral_expect(201, 403)),
+    Route("POST", "/api/clinics/{clinicId}/referrals/{referralId}/submit",
+          referral_call(fresh_for_referrer(lambda w: w.referrals.flow.ready(toClinicCode=w.code("B")))),
+          referral_expect(200, 403)),
+    Route("POST", "/api/clinics/{clinicId}/referrals/{referralId}/outcome",
+          referral_call(fresh_for_service, json={"outcome": "discharge_with_advice", "adviceToReferrer": "Benign."}),
+          referral_expect(403, 200)),
+    Route("POST", "/api/clinics/{clinicId}/referrals/{referralId}/acknowledge",
+          referral_call(fresh_for_referrer(lambda w: w.referrals.flow.decided(toClinicCode=w.code("B")))),
+          referral_expect(200, 403)),
+    Route("POST", "/api/clinics/{clinicId}/referrals/{referralId}/cancel",
+          referral_call(fresh_for_referrer(lambda w: w.referrals.flow.draft(toClinicCode=w.code("B"))["id"])),
+          referral_expect(200, 403)),
+    # --- referrals: images (tests/referrals/test_referral_images.py) ---
+    Route("POST", "/api/clinics/{clinicId}/referrals/{referralId}/lesions/{lesionId}/images", referral_image_upload,
+          referral_expect(201, 403)),
+    Route("GET", "/api/clinics/{clinicId}/referrals/{referralId}/images/{imageId}/content", referral_image,
+          referral_expect(200, 200)),
+    Route("GET", "/api/clinics/{clinicId}/referrals/{referralId}/images/{imageId}/thumbnail",
+          referral_image, referral_expect(200, 200)),
+    # --- referrals: the FHIR export, either side (tests/referrals/test_referral_export.py) ---
+    Route("GET", "/api/clinics/{clinicId}/referrals/{referralId}/export",
+          referral_call(lambda w, a, s: w.referrals.waiting, query={"format": "fhir"}), referral_expect(200, 200)),
 ]
 
 ROWS = [(route, actor, state, expected[actor])

@@ -42,7 +42,7 @@ def _upload_urls(family: Family, data_dir: Path, sas_uploads: bool):
 
 
 def make_api(family: Family, data_dir: Path, clock: Clock | None = None, *, sas_uploads: bool = False,
-             demographics: Any = None, **settings: Any) -> Api:
+             demographics: Any = None, decision_support: Any = None, **settings: Any) -> Api:
     config = Settings(APP_MODE="local", LOCAL_DATA_DIR=str(data_dir), PUBLIC_BASE_URL="http://testserver", **settings)
     blobs = family.blobs
     if family.name == "local":  # as build_adapters does: uploads waiting in `incoming` sealed in memory
@@ -53,7 +53,7 @@ def make_api(family: Family, data_dir: Path, clock: Clock | None = None, *, sas_
     adapters = Adapters(blobs=blobs, documents=family.documents, queue=family.queue,
                         keys=LocalKeyWrapper(data_dir / "kek"), upload_urls=upload_urls,
                         upload_url_verifier=upload_urls if isinstance(upload_urls, LocalUploadUrls) else None,
-                        mail=mail, mail_outbox=mail, demographics=demographics)
+                        mail=mail, mail_outbox=mail, demographics=demographics, decision_support=decision_support)
     container = Container(config, adapters, clock)
     app = create_api(lambda: container, settings=config)
     return Api(TestClient(app, raise_server_exceptions=False), container)

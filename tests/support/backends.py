@@ -87,7 +87,8 @@ def azure_family(clients: dict[str, Any]) -> Family:
         except ResourceExistsError:
             for item in client.list_blobs():
                 client.delete_blob(item.name, delete_snapshots="include")
-    for q in (names.NOTIFICATIONS_QUEUE, names.NOTIFICATIONS_POISON_QUEUE, "contract"):
+    for q in (names.NOTIFICATIONS_QUEUE, names.NOTIFICATIONS_POISON_QUEUE, names.DECISION_SUPPORT_QUEUE,
+              names.DECISION_SUPPORT_POISON_QUEUE, "contract"):
         client = queue.get_queue_client(q)
         try:
             client.create_queue()

@@ -39,6 +39,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from shared_code.ports.keys import KeyUnavailable, WrappedKey
+from shared_code.telemetry import metrics
 
 RSA_OAEP_256 = "RSA-OAEP-256"
 A256KW = "A256KW"
@@ -317,6 +318,8 @@ class KeyVaultKeyWrapper:
             return KeyVaultUnavailable(f"Key Vault {operation} with {kid} is not possible: {exc}")
         if isinstance(exc, HttpResponseError) and exc.response is not None and exc.status_code is not None:
             status = exc.status_code
+            if status == 429:  # still throttled after the SDK's own retries
+                metrics.key_vault_throttled(operation)
             code, inner, message = _error_details(exc.response)
             disabled = inner == "KeyDisabled" or "disabled" in message.lower() or "not permitted" in message.lower()
             if status == 400 and not disabled:

@@ -17,6 +17,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import from_json
+
 from shared_code.adapters.local.sqlite_util import SqliteDatabase
 from shared_code.ports.documents import Page, Query, ReadCounter, Stored
 from shared_code.ports.errors import Conflict, NotFound, PreconditionFailed
@@ -83,7 +85,7 @@ class SqliteDocumentStore:
         ).fetchone()
         if row is None:
             raise NotFound(id)
-        return Stored(json.loads(row[0]), row[1])
+        return Stored(_loads(row[0]), row[1])
 
     def create(self, container: str, partition_key: str, doc: dict[str, Any]) -> Stored:
         etag = _new_etag()
@@ -159,7 +161,7 @@ class SqliteDocumentStore:
         )
         params.append(query.limit + 1)
         rows = self._db.connect().execute(sql, params).fetchall()
-        items = [Stored(json.loads(body), etag) for body, etag, _ in rows[: query.limit]]
+        items = [Stored(_loads(body), etag) for body, etag, _ in rows[: query.limit]]
         continuation = None
         if len(rows) > query.limit:
             last = items[-1].doc
@@ -173,6 +175,16 @@ class SqliteDocumentStore:
 
     def check(self) -> None:
         self._db.check()
+
+
+def _loads(body: str) -> dict[str, Any]:
+    """A stored body: pydantic-core's JSON parser (in Rust, over twice json.loads' speed on these
+    documents: a page of 50 parses 50), and json.loads for the one thing it refuses that json.dumps
+    writes, a lone surrogate escaped in a string."""
+    try:
+        return from_json(body)
+    except ValueError:
+        return json.loads(body)
 
 
 def _check_field(name: str) -> None:

@@ -206,3 +206,19 @@ def test_the_services_lapsed_subscription_closes_its_worklist(scene):
                            json={"subscriptionEndsAt": "2026-01-01T00:00:00Z"})
     response = scene.api.client.get(scene.url(service=True), headers=scene.rita, params={"direction": "received"})
     assert response.status_code == 403 and problem_type(response) == "subscription-inactive"
+
+
+def test_a_reviewer_removed_from_the_service_loses_the_referral_at_once(scene):
+    referral_id = scene.submitted()["id"]
+    assert scene.api.client.get(scene.url(referral_id, service=True), headers=scene.sam).status_code == 200
+    member = next(m for m in scene.api.client.get(f"/api/clinics/{scene.service_id}/members",
+                                                  headers=scene.rita).json()["items"] if m["email"] == "sam@nhs.net")
+    removed = scene.api.client.delete(f"/api/clinics/{scene.service_id}/members/{member['id']}", headers=scene.rita)
+    assert removed.status_code == 204
+    for url, kwargs in ((scene.url(referral_id, service=True), {}),
+                        (scene.url(referral_id, "/outcome", service=True),
+                         {"json": {"outcome": "routine_appointment", "adviceToReferrer": "x"}})):
+        method = scene.api.client.post if kwargs else scene.api.client.get
+        response = method(url, headers=scene.sam, **kwargs)
+        assert response.status_code == 404 and problem_type(response) == "clinic-not-found"
+    assert scene.get(referral_id)["status"] == "awaiting_review"

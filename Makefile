@@ -34,8 +34,12 @@ node_modules/.installed: package.json package-lock.json
 run: $(VENV)/.installed
 	$(PY) -m scripts.serve_local
 
+# The suite on TEST_WORKERS pytest-xdist workers (the 2 cores of CI), each with its own emulators;
+# whole modules go to one worker (--dist loadscope): module fixtures are built once, tests of a
+# module run in their order.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed node_modules/.installed .venv-infra/.installed
-	$(PY) scripts/with_emulators.py $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) scripts/with_emulators.py --sets $(TEST_WORKERS) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 ROUNDS = 5
 SECONDS = 1.5
 WARMUP = 0.3
+# What the last compare() ran, so header() prints the rounds, seconds and warm-up actually measured
+# (a caller passing rounds= or seconds= would otherwise be told the defaults).
+_last = {"rounds": ROUNDS, "seconds": SECONDS, "warmup": WARMUP}
 
 
 @dataclass
@@ -69,6 +72,7 @@ def compare(client, targets: dict[str, tuple[str, dict | None]], baseline: str |
     def base(name: str) -> str:
         return baseline if isinstance(baseline, str) else baseline.get(name, name)
 
+    _last.update(rounds=rounds, seconds=seconds, warmup=warmup)
     names = list(targets)
     rates: dict[str, list[float]] = {n: [] for n in names}
     p99s: dict[str, list[float]] = {n: [] for n in names}
@@ -99,6 +103,9 @@ def line(label: str, result: Result, width: int = 44) -> str:
 
 
 def header(width: int = 44, cpu: bool = False) -> str:
+    """The column heads, and how the last compare() measured (its real rounds, not the default)."""
+    rounds, seconds, warmup = _last["rounds"], _last["seconds"], _last["warmup"]
     return (f"   {'':<{width}} {'rate':>9}  {'ratio (spread)':>17}   {'p99 latency, ratio':>19}"
             + (f"   {'server CPU/request':>18}" if cpu else "") + "\n"
-            f"   ({ROUNDS} interleaved rounds of {SECONDS} s after {WARMUP} s warm-up each; median, lowest-highest round)")
+            f"   ({rounds} interleaved round{'s' if rounds != 1 else ''} of {seconds} s after {warmup} s warm-up each;"
+            " median, lowest-highest round)")

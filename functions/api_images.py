@@ -1,6 +1,9 @@
 """HTTP: the patient's images — both upload paths, listing, metadata, content, the template."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -10,11 +13,12 @@ from starlette.concurrency import run_in_threadpool
 
 from shared_code.api_schemas import ListOf
 from shared_code.http.common import Page, image_response, require_json
-from shared_code.http.deps import Edits, Folders, Images, Ingest, Patient
+from shared_code.http.deps import Edits, Folders, Images, Ingest, Patient, get_container
 from shared_code.http.offload import stores_only
 from shared_code.http.problems import Problem, validation_problem
 from shared_code.http.openapi import INTEGRITY, KEY_SERVICE, NOT_READY, problem
 from shared_code.http.routing import ApiRoute
+from shared_code.images.admission import upload_admission
 from shared_code.images.contract import ImageStream
 from shared_code.images.records import ImageRecord, ImageStatus
 from shared_code.images.schemas import Image, ImagePatch, Template, TemplateIn, UploadStart, UploadTicket, View
@@ -23,6 +27,10 @@ router = APIRouter(route_class=ApiRoute, tags=["patient: images"])
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif")
 _upload_fields = TypeAdapter(UploadStart)
+# The 503s of a route that processes an upload's bytes.
+UPLOAD_UNAVAILABLE = {503: problem("`key-service-unavailable`: the key service did not answer; or `uploads-busy`: "
+                                   "this instance is processing as many uploads as it may and nothing was stored. "
+                                   "Retry after Retry-After.")}
 
 
 def _image(image: ImageRecord) -> Image:
@@ -35,7 +43,7 @@ def _template(image: ImageRecord | None) -> Template:
 
 @router.post("/api/folders/{folderId}/images", status_code=201, response_model=Image,
              responses={422: problem("`image-rejected` (`reason`), or `validation-failed` (`errors`).",
-                                     "ImageRejectedProblem"), **KEY_SERVICE},
+                                     "ImageRejectedProblem"), **UPLOAD_UNAVAILABLE},
              openapi_extra={"requestBody": {"required": True, "content": {
                  t: {"schema": {"type": "string", "format": "binary"}} for t in IMAGE_TYPES}}},
              description="Direct upload: the image bytes as the body. `takenAt`, `note`, `view` as query "
@@ -43,18 +51,47 @@ def _template(image: ImageRecord | None) -> Template:
 async def upload_image(folderId: str, request: Request, response: Response, ingest: Ingest, caller: Patient,
                        takenAt: str | None = Query(None), note: str | None = Query(None, max_length=1000),
                        view: View | None = Query(None)) -> Image:
-    meta, body = await direct_upload(request, takenAt, note, view)
-    # Decoding and encryption are CPU work: keep the event loop free.
-    image = await run_in_threadpool(ingest.upload, caller.patient_id, folderId, body, taken_at=meta.takenAt,
-                                    note=meta.note, view=meta.view)
+    async with direct_upload(request, takenAt, note, view) as (meta, body):
+        # Decoding and encryption are CPU work: keep the event loop free.
+        image = await run_in_threadpool(ingest.upload, caller.patient_id, folderId, body.data,
+                                        taken_at=meta.takenAt, note=meta.note, view=meta.view)
     response.headers["Location"] = f"/api/images/{image.id}"
     return _image(image)
 
 
+@dataclass
+class AdmittedBody:
+    """An upload's bytes while it holds one of the instance's upload slots; emptied as it gives it back."""
+
+    data: bytes
+
+
+@asynccontextmanager
+async def admitted_body(request: Request) -> AsyncIterator[AdmittedBody]:
+    """The request's bytes, read only once this instance may process them (shared_code/images/
+    admission.py), else 503 `uploads-busy` with the body unread; process them inside the `async
+    with`. They are dropped before the slot is given back, so the next upload's memory never adds
+    to this one's: not `request.body()`, which keeps them on the request until the answer is sent."""
+    async with upload_admission(get_container(request).settings).slot():
+        # Into one growing buffer, each chunk dropped as it is copied: a list of the chunks, joined,
+        # would scatter the body over the heap in pieces the allocator keeps after they are freed.
+        received = bytearray()
+        async for chunk in request.stream():
+            received += chunk
+        body = AdmittedBody(bytes(received))
+        del received
+        try:
+            yield body
+        finally:
+            body.data = b""
+
+
+@asynccontextmanager
 async def direct_upload(request: Request, takenAt: str | None, note: str | None,
-                        view: str | None) -> tuple[UploadStart, bytes]:
-    """A direct upload's fields (query parameters, or headers of the same names) and its bytes, as a
-    patient's and a referral's upload take them: 415 for another content type, 422 for a bad field."""
+                        view: str | None) -> AsyncIterator[tuple[UploadStart, AdmittedBody]]:
+    """A direct upload's fields (query parameters, or headers of the same names) and its bytes
+    (`admitted_body`), as a patient's and a referral's upload take them: 415 for another content
+    type, 422 for a bad field, before waiting for a slot."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in IMAGE_TYPES:
         raise Problem(415, detail="Send the image as image/jpeg, image/png or image/heic.")
@@ -65,7 +102,8 @@ async def direct_upload(request: Request, takenAt: str | None, note: str | None,
         meta = _upload_fields.validate_python({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
         raise validation_problem(list(exc.errors())) from None
-    return meta, await request.body()
+    async with admitted_body(request) as body:
+        yield meta, body
 
 
 def _header_text(request: Request, name: str) -> str | None:

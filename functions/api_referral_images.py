@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from functions.api_images import IMAGE_TYPES, direct_upload, image_response
+from functions.api_images import IMAGE_TYPES, UPLOAD_UNAVAILABLE, direct_upload, image_response
 from shared_code.access import Side
 from shared_code.http.deps import Access, Clinician, ReferralImagesService
 from shared_code.http.openapi import INTEGRITY, KEY_SERVICE, problem
@@ -34,7 +34,7 @@ _SIDE = problem("`referral-side-required`: the step is the other clinic's; `subs
                         409: problem("`referral-state-conflict`: images are added only to a draft, or while "
                                      "information is requested (the state is named in `status`)."),
                         422: problem("`image-rejected` (`reason`), or `validation-failed` (`errors`: `view` is "
-                                     "required).", "ImageRejectedProblem"), **KEY_SERVICE},
+                                     "required).", "ImageRejectedProblem"), **UPLOAD_UNAVAILABLE},
              openapi_extra={"requestBody": {"required": True, "content": {
                  t: {"schema": {"type": "string", "format": "binary"}} for t in IMAGE_TYPES}}},
              description="Referring member: a photograph of the lesion, the image bytes as the body. `view` "
@@ -47,12 +47,12 @@ async def upload_referral_image(clinicId: str, referralId: str, lesionId: str, r
                                 view: View | None = Query(None, description="Required (or the `view` header).")
                                 ) -> ReferralImage:
     caller = await run_in_threadpool(access.referral, p, clinicId, referralId, Side.REFERRER)
-    meta, body = await direct_upload(request, takenAt, note, view)
-    if meta.view is None:
-        raise validation_problem([{"loc": ("query", "view"), "msg": "Field required", "type": "missing"}])
-    # Decoding and encryption are CPU work: keep the event loop free.
-    image = await run_in_threadpool(images.upload, caller, lesionId, body, taken_at=meta.takenAt, note=meta.note,
-                                    view=meta.view)
+    async with direct_upload(request, takenAt, note, view) as (meta, body):
+        if meta.view is None:
+            raise validation_problem([{"loc": ("query", "view"), "msg": "Field required", "type": "missing"}])
+        # Decoding and encryption are CPU work: keep the event loop free.
+        image = await run_in_threadpool(images.upload, caller, lesionId, body.data, taken_at=meta.takenAt,
+                                        note=meta.note, view=meta.view)
     response.headers["Location"] = f"/api/clinics/{clinicId}/referrals/{referralId}/images/{image.id}/content"
     return ReferralImage.model_validate(image.public())
 

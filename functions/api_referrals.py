@@ -16,6 +16,7 @@ from shared_code.api_schemas import ListOf
 from shared_code.http.common import Page, require_json
 from shared_code.http.deps import Access, Clinician, Referrals
 from shared_code.http.openapi import problem
+from shared_code.http.offload import stores_only
 from shared_code.http.routing import ApiRoute
 from shared_code.referrals.records import ReferralStatus
 from shared_code.referrals.schemas import (
@@ -50,6 +51,7 @@ def create_referral(clinicId: str, body: ReferralIn, response: Response, access:
             description="`direction=sent`: the clinic's referrals, newest first, each with `status` and `outcome` "
                         "once given. `direction=received`: the service's worklist (never a draft), soonest "
                         "`reviewDueBy` first, each with `sla` while awaiting review.")
+@stores_only
 def list_referrals(
         clinicId: str, access: Access, referrals: Referrals, p: Clinician, page: Page,
         direction: Literal["sent", "received"] = Query(description="Which side's list."),
@@ -69,6 +71,7 @@ def list_referrals(
             description="Either side: the referral (patient, history, consents, lesions with their images' metadata, "
                         "status, reviewDueBy, sla, outcome, the history of state changes) and, for the service's "
                         "members only, `decisionSupport`. Audited.")
+@stores_only
 def get_referral(clinicId: str, referralId: str, access: Access, referrals: Referrals, p: Clinician) -> Referral:
     return referrals.detail(access.referral(p, clinicId, referralId, None))
 

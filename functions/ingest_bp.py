@@ -14,7 +14,13 @@ in-process (the upload URL's PUT calls `IncomingUploads.process`; the timers run
 Event Grid delivers duplicates and several BlobCreated events per multi-request upload: the deploy
 script's subscription keeps only final commits (data.api PutBlob, PutBlockList, CopyBlob,
 FlushWithClose), and `IncomingUploads.process` is idempotent on blob name + ETag (images/incoming.py);
-the timers are images/redrive.py's."""
+the timers are images/redrive.py's.
+
+The trigger and the re-drive process uploads only in one of the instance's upload slots
+(shared_code/images/admission.py, MAX_CONCURRENT_UPLOADS shared with the direct uploads), so an
+upload URL's bytes never add to the memory the limit bounds; host.json's
+`extensions.blobs.maxDegreeOfParallelism` keeps the host from starting more trigger runs than that
+at once (README, "Images")."""
 # No `from __future__ import annotations`: the worker reads the trigger parameter's annotation as a
 # class (a string would not be recognised as the SDK type, and the host would send the content).
 import json
@@ -26,11 +32,16 @@ from azurefunctions.extensions.base import Datum, InConverter, SdkType
 
 from functions.local_jobs import LocalJob
 from functions.runtime import get_container
+from shared_code.images.admission import upload_admission
 from shared_code.settings import INCOMING_CONTAINER
 from shared_code.telemetry.traces import trigger_run
 
 log = logging.getLogger(__name__)
 bp = func.Blueprint()
+# A trigger holds no body while it waits for a slot, so it may wait far longer than a client; still
+# busy after this, the run fails (UploadsBusy) and is retried as a failed run is; whatever is left
+# waiting, the re-drive takes up after UPLOAD_STUCK_MINUTES.
+TRIGGER_WAIT_SECONDS = 120.0
 
 
 class IncomingBlob(SdkType):
@@ -65,7 +76,9 @@ class _IncomingBlobConverter(InConverter, binding="blob", trigger="blobTrigger")
                  source=func.BlobSource.EVENT_GRID)
 def process_incoming_upload(blob: IncomingBlob) -> None:
     with trigger_run("blob", "process_incoming_upload"):
-        outcome = get_container().incoming.process(blob.name)
+        container = get_container()
+        with upload_admission(container.settings).hold(TRIGGER_WAIT_SECONDS):
+            outcome = container.incoming.process(blob.name)
     log.info("incoming upload handled", extra={"event": f"upload.{outcome}"})
 
 
@@ -91,11 +104,14 @@ def sweep_leftovers(timer: func.TimerRequest) -> None:
 
 
 def redrive_uploads_job(container) -> dict[str, int]:
-    return container.upload_redrive.redrive_pending()
+    # One slot for the whole run: it processes the uploads it takes up one after another.
+    with upload_admission(container.settings).hold(TRIGGER_WAIT_SECONDS):
+        return container.upload_redrive.redrive_pending()
 
 
 def recover_uploads_job(container) -> dict[str, int]:
-    outcomes = container.upload_redrive.recover()
+    with upload_admission(container.settings).hold(TRIGGER_WAIT_SECONDS):
+        outcomes = container.upload_redrive.recover()
     if outcomes:
         log.info("unfinished uploads taken up at start", extra={"event": "upload.recovered", "outcomes": outcomes})
     return outcomes

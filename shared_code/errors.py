@@ -221,6 +221,16 @@ class Busy(DomainError):
     """A transient contention the caller should retry after `retry_after` seconds."""
 
 
+class UploadsBusy(Busy):
+    """This instance is processing as many uploads as it may (MAX_CONCURRENT_UPLOADS) and none
+    finished within UPLOAD_WAIT_SECONDS: the upload was neither read nor stored."""
+
+    default_detail = "Too many uploads are being processed just now; nothing was stored. Send it again shortly."
+
+    def __init__(self) -> None:
+        super().__init__(retry_after=5)
+
+
 class StorageFull(DomainError):
     """The service's own storage (`storage` names which) has no space left: nothing was changed."""
 

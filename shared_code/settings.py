@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     # Bitmap bytes an upload may decode to (width x height x bytes per pixel, from the header): the
     # decompression-bomb budget. Default in shared_code/imaging/process.py (why that figure).
     image_decode_budget_bytes: int = Field(80 * 1024 * 1024, alias="IMAGE_DECODE_BUDGET_BYTES", gt=0)
+    # Uploads processed at once by one process (shared_code/images/admission.py), whichever path
+    # they came by: the memory uploads take is this many times one upload's peak (README, "Images").
+    max_concurrent_uploads: int = Field(4, alias="MAX_CONCURRENT_UPLOADS", ge=1)
+    # How long an upload waits for its turn before 503 `uploads-busy` (its body still unread).
+    upload_wait_seconds: float = Field(5.0, alias="UPLOAD_WAIT_SECONDS", ge=0, le=60)
     # A patient whose uploads keep failing gets at most this many rejection mails a (UTC) day.
     upload_rejected_mails_per_day: int = Field(3, alias="UPLOAD_REJECTED_MAILS_PER_DAY", ge=0)
     max_json_bytes: int = Field(64 * 1024, alias="MAX_JSON_BYTES", gt=0)

@@ -1,6 +1,8 @@
 """Shared fixtures. `family` runs a test once per adapter family: `local` (embedded) and `azure`
-(real Azure SDKs against Azurite and cosmosdb-server). `make test` starts the emulators around
-pytest; a bare `pytest` run starts them here instead."""
+(real Azure SDKs against Azurite and cosmosdb-server). Each pytest-xdist worker has emulators of
+its own (the azure family empties the shared containers and queues at every test): `make test`
+starts one set per worker around pytest (scripts/with_emulators.py); a worker that finds none, as
+in a bare `pytest` run, starts its own here."""
 from __future__ import annotations
 
 import os
@@ -8,12 +10,15 @@ import os
 import pytest
 
 from tests.support import backends
-from tests.support.emulators import ENV_NAMES, Emulators
+from tests.support.emulators import ENV_NAMES, Emulators, exported_for
 
 
 @pytest.fixture(scope="session")
 def emulator_env():
-    if all(os.environ.get(name) for name in ENV_NAMES):
+    # Without -n there is no worker: that run takes the first set.
+    given = exported_for(os.environ.get("PYTEST_XDIST_WORKER", "gw0"))
+    if given:
+        os.environ.update(given)
         yield
         return
     emulators = Emulators()

@@ -39,6 +39,31 @@ var documentContainerNames = [
 ]
 var partitionKeyPath = '/pk'
 
+// Indexing: everything on the range index (/*, consistent), except nested blobs no query reads
+// (a referral's log, lesions, patient, history and outcome, outbox event ids, wrapped keys): less
+// RU per write, and no patient detail in the index. The port queries top-level fields only.
+var unindexedPaths = [
+  { path: '/"_etag"/?' }
+  { path: '/log/*' }
+  { path: '/lesions/*' }
+  { path: '/patient/*' }
+  { path: '/history/*' }
+  { path: '/outcome/*' }
+  { path: '/events/*' }
+  { path: '/referralKey/*' }
+]
+
+// One composite index per ordered query shape the code sends (shared_code: every Query(...) of the
+// document port, which becomes `WHERE c.pk = @pk AND c.<equals...> = @v ORDER BY <index fields>`,
+// shared_code/ports/documents.py Query.index_fields: the equality fields sorted, then the order
+// field). With it Cosmos DB reads a page of 50 in index order instead of filtering the partition
+// (issue 12.3). Ascending; Cosmos DB serves the same paths all descending from it too (the
+// newest-first lists). tests/infra/test_cosmos_indexes.py derives the shapes from the code and fails
+// when one has no index here (or an index serves no query); the tests' Cosmos containers are made
+// with this same file (tests/support/cosmos_policy.py), and the emulator refuses an ORDER BY of
+// several fields that has no composite index, so every query of the suite proves its index.
+var compositeIndexes = loadJsonContent('cosmos-indexes.json')
+
 // Cosmos DB Built-in Data Contributor: read and write items, no account or key management.
 var dataContributorRoleDefinitionId = '00000000-0000-0000-0000-000000000002'
 
@@ -118,6 +143,17 @@ resource containers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containe
       }
       // TTL on, no default: only items that carry `ttl` expire (notification dedupe records).
       defaultTtl: -1
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: unindexedPaths
+        compositeIndexes: compositeIndexes[containerName]
+      }
     }
   }
 }]

@@ -4,12 +4,22 @@ A token is accepted only if its `iss` names a configured issuer exactly, its hea
 asymmetric algorithm we allow and a `kid` that issuer publishes, and its signature, `aud`, `exp`,
 `nbf` and `iat` all check out; a workforce token also needs its tenant (`tid`) in WORKFORCE_TENANTS. Every failure is the same `InvalidToken` (401): the caller learns
 nothing about which check failed, the log records the reason without the token.
+
+A token that passed is remembered (`VerifiedTokens`, by its SHA-256, never the token itself) until it
+expires or for `VERIFIED_TOKEN_SECONDS`, whichever comes first, so a client's next requests skip the
+signature check: on an image view it was the largest single cost. Nothing a request is allowed to do
+is remembered with it: membership, grants, erasure and revocation are read from the stores on every
+request. The cap bounds how long a token stays accepted once its issuer stops publishing its key
+(the issuer's keys are themselves cached for an hour by PyJWKClient).
 """
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
@@ -22,6 +32,8 @@ log = logging.getLogger(__name__)
 # Asymmetric only: an HS256 token "signed" with a public key, or alg=none, never matches.
 ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384")
 LEEWAY_SECONDS = 30
+VERIFIED_TOKEN_SECONDS = 300
+VERIFIED_TOKEN_ENTRIES = 4096
 
 
 class InvalidToken(Exception):
@@ -69,20 +81,66 @@ def jwks_key_lookup(jwks_uri: str) -> KeyLookup:
     return lookup
 
 
+class VerifiedTokens:
+    """Principals of tokens that passed every check, by the token's SHA-256, each until its `exp`
+    (+ leeway) or `ttl` seconds after it was verified, whichever is first; at most `entries`, the
+    oldest dropped first. Any change to a token (its signature included) is another key."""
+
+    def __init__(self, now: Callable[[], float] = time.time, ttl: float = VERIFIED_TOKEN_SECONDS,
+                 entries: int = VERIFIED_TOKEN_ENTRIES):
+        self._now, self._ttl, self._entries = now, ttl, entries
+        self._found: dict[bytes, tuple[Principal, float, float]] = {}
+        self._lock = threading.Lock()  # the thread pool validates tokens too (Azure mode)
+
+    @staticmethod
+    def key(token: str) -> bytes:
+        return hashlib.sha256(token.encode()).digest()
+
+    def get(self, key: bytes) -> Principal | None:
+        """The principal, or None when the token must be verified (again). Raises InvalidToken
+        once a remembered token has expired."""
+        found = self._found.get(key)
+        if found is None:
+            return None
+        principal, expires, verify_again = found
+        now = self._now()
+        if now < expires and now < verify_again:
+            return principal
+        self._found.pop(key, None)
+        if now >= expires:
+            log.info("token refused: ExpiredSignatureError")
+            raise InvalidToken()
+        return None
+
+    def put(self, key: bytes, principal: Principal, exp: float) -> None:
+        entry = (principal, exp + LEEWAY_SECONDS, self._now() + self._ttl)
+        with self._lock:
+            while len(self._found) >= self._entries:
+                self._found.pop(next(iter(self._found)), None)
+            self._found[key] = entry
+
+
 class TokenValidator:
-    def __init__(self, issuers: list[TrustedIssuer]):
+    def __init__(self, issuers: list[TrustedIssuer], verified: VerifiedTokens | None = None):
         self._issuers = {i.issuer: i for i in issuers}
+        self._verified = verified or VerifiedTokens()
 
     def validate(self, token: str) -> Principal:
+        key = self._verified.key(token)
+        found = self._verified.get(key)
+        if found is not None:
+            return found
         try:
-            return self._validate(token)
+            principal, exp = self._validate(token)
         except InvalidToken:
             raise
         except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
             log.info("token refused: %s", type(exc).__name__)
             raise InvalidToken() from None
+        self._verified.put(key, principal, exp)
+        return principal
 
-    def _validate(self, token: str) -> Principal:
+    def _validate(self, token: str) -> tuple[Principal, float]:
         header, unverified = _peek(token)
         alg, kid = header.get("alg"), header.get("kid")
         if alg not in ALLOWED_ALGORITHMS or not isinstance(kid, str):
@@ -102,7 +160,7 @@ class TokenValidator:
             leeway=LEEWAY_SECONDS,
             options={"require": ["exp", "iat", "iss", "aud", "sub"], "verify_nbf": True},
         )
-        return _principal(trusted, claims)
+        return _principal(trusted, claims), float(claims["exp"])
 
 
 def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from shared_code.accounts.records import AccountRecord
 from shared_code.auth.principal import CLINICIAN, PATIENT, PLATFORM_ADMIN, Principal
@@ -17,8 +17,6 @@ from shared_code.http.problems import Problem
 
 if TYPE_CHECKING:
     from shared_code.container import Container
-
-_bearer = HTTPBearer(auto_error=False, description="A JWT from a trusted issuer (or, locally, POST /api/dev/tokens).")
 
 _UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
@@ -59,18 +57,20 @@ def _validated(request: Request) -> Principal | None:
                       headers=_UNAUTHENTICATED) from None
 
 
-async def optional_principal(request: Request,
-                             credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal | None:
-    # `credentials` declares the bearer scheme in the OpenAPI document; the header is read by `authenticate`.
-    # `async def`, like the gates built on it: validating a token is CPU work (a signature check, the
-    # issuer's keys cached after their first fetch), less than a hop to the thread pool and back,
-    # which FastAPI makes for every plain `def` dependency. Routes with a body already authenticate on
-    # the event loop (routing.py).
-    return authenticate(request)
+class _BearerCaller(HTTPBearer):
+    """The caller, as one dependency that is also the bearer scheme of the OpenAPI document (a
+    `SecurityBase`): a chain of dependencies (the scheme, an optional caller, a required one) costs
+    FastAPI a resolution step each on every request. `async`, like the gates built on it: validating
+    a token is CPU work (a signature check at most, once per token: tokens.py), less than a hop to the
+    thread pool and back, which FastAPI makes for every plain `def` dependency. Routes with a body
+    already authenticate on the event loop (routing.py)."""
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        return authenticate(request, required=True)
 
 
-async def principal(request: Request, p: Principal | None = Depends(optional_principal)) -> Principal:
-    return authenticate(request, required=True)
+principal = _BearerCaller(auto_error=False, scheme_name="HTTPBearer",
+                          description="A JWT from a trusted issuer (or, locally, POST /api/dev/tokens).")
 
 
 def _role(role: str):

@@ -3,8 +3,9 @@
     def get_image(imageId: str, images: Images, caller: Patient) -> Image: ...
 
 Each alias is `Annotated[<service type>, Depends(<provider>)]`; the providers read the one
-container of the app (built lazily on the first request). Tests override a provider with
-`app.dependency_overrides` or build the app on a container of their own."""
+container of the app (built lazily on the first request). Tests build the app on a container of
+their own (functions/http_app.py adds the routes without `include_router`, so
+`app.dependency_overrides` does not reach them)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated

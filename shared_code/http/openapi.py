@@ -31,7 +31,7 @@ from fastapi.routing import APIRoute
 from shared_code.http import deps
 from shared_code.http.allow import routes_of
 from shared_code.http.auth import (
-    optional_principal, patient_with_account, principal, require_clinician, require_patient, require_platform_admin,
+    patient_with_account, principal, require_clinician, require_patient, require_platform_admin,
 )
 from shared_code.http.common import PageParams, page_params
 from shared_code.http.problems import MEDIA_TYPE, PROBLEM_BASE
@@ -96,8 +96,6 @@ def derived(route: APIRoute, operation: dict[str, Any]) -> dict[int, str]:
     out: dict[int, str] = {}
     if principal in needed:
         out[401] = "`unauthenticated`: no bearer token; `invalid-token`: a token that is not valid."
-    elif optional_principal in needed:
-        out[401] = "`invalid-token`: a token was sent and is not valid."
     if needed & set(_ROLE_GATES):
         out[403] = "`role-required`: the token lacks the role this operation needs."
     not_found = [f"`{name}`" for kind, name in sorted(params) if kind == "path"]

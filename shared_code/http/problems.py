@@ -102,6 +102,7 @@ PROBLEMS: dict[type[e.DomainError], ProblemType] = {
     e.UploadRejected: ProblemType(422, "image-rejected", "Image rejected"),
     e.RateLimited: ProblemType(429),
     e.KeyServiceUnavailable: ProblemType(503, "key-service-unavailable", "Key service unavailable"),
+    e.UploadsBusy: ProblemType(503, "uploads-busy", "Too many uploads in progress"),
     e.Busy: ProblemType(503),
     e.StorageFull: ProblemType(507, "storage-full", "Storage full"),
     e.StorageUnavailable: ProblemType(503, "storage-unavailable", "Storage unavailable"),

@@ -35,6 +35,13 @@ class Query:
     limit: int = 50
     continuation: str | None = None
 
+    def index_fields(self) -> tuple[str, ...]:
+        """The index that serves this query, field by field: the equality fields (sorted; each has
+        one value, so they do not change the order), then the order field. Cosmos DB serves a filter
+        with an ORDER BY from a composite index only when the ORDER BY names exactly these fields
+        (infra/modules/cosmos-indexes.json holds one per query shape); SQLite gets an index of them."""
+        return (*sorted(self.equals), self.order_by)
+
 
 class ReadCounter:
     """Counts reads by kind. Shared by all adapters; `snapshot()` for before/after comparisons."""

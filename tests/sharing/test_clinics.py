@@ -1,7 +1,7 @@
 """Clinics (platform_admin), their members and codes (clinic_admin), and the audit of every change."""
 from datetime import timedelta
 
-from shared_code.clock import iso
+from shared_code.clock import Clock, FrozenClock, iso
 from shared_code.settings import CLINICS
 from shared_code.sharing.members import member_id
 from tests.support.steps import Scene, add_member, admin, audit_records, clinician, folder, onboard, problem_type, share
@@ -153,10 +153,12 @@ def test_a_retired_code_is_never_given_to_another_clinic(api):
     assert api.client.get("/api/clinics/lookup", headers=s.alice, params={"code": new}).status_code == 200
 
 
-def test_code_guesses_are_limited_per_client_address_across_instances(api, family, tmp_path):
+def test_code_guesses_are_limited_per_client_address_across_instances(family, tmp_path):
     """60 guesses spread over 6 new patients, alternating between two instances, from one address."""
     from tests.support.app import make_api
 
+    # A frozen clock: the limit counts per fixed window, and a slow run must not cross a window's edge.
+    api = make_api(family, tmp_path / "data", clock=FrozenClock(Clock().now()))
     other = make_api(family, tmp_path / "data", clock=api.container.clock)  # a second worker, same stores
     onboard(api, "LEEDS-DERM")
     outcomes = []
@@ -175,7 +177,8 @@ def test_code_guesses_are_limited_per_client_address_across_instances(api, famil
 def test_behind_a_trusted_front_end_the_address_is_its_own_forwarded_entry(family, tmp_path):
     from tests.support.app import make_api
 
-    api = make_api(family, tmp_path / "data", TRUST_X_FORWARDED_FOR=True, CLINIC_CODE_ADDRESS_ATTEMPTS=3)
+    api = make_api(family, tmp_path / "data", clock=FrozenClock(Clock().now()), TRUST_X_FORWARDED_FOR=True,
+                   CLINIC_CODE_ADDRESS_ATTEMPTS=3)  # frozen: the attempts stay in one fixed window
     onboard(api, "LEEDS-DERM")
 
     def lookup(who: str, forwarded: str) -> int:

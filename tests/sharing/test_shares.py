@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared_code.clock import iso
+from shared_code.clock import Clock, FrozenClock, iso
 from shared_code.settings import CLINICS, NOTIFICATIONS_QUEUE, PATIENTS
 from tests.support.steps import CONSENT, Scene, clinician, folder, onboard, patient_id, problem_type, share, shared
 
@@ -58,7 +58,11 @@ def test_clinic_codes_are_case_and_space_insensitive_and_only_subscribed_clinics
     assert lapsed["subscriptionActive"] is True
 
 
-def test_lookups_are_rate_limited_per_patient(api):
+def test_lookups_are_rate_limited_per_patient(family, tmp_path):
+    from tests.support.app import make_api
+
+    # A frozen clock: the limit counts per fixed window, and a slow run must not cross a window's edge.
+    api = make_api(family, tmp_path / "data", clock=FrozenClock(Clock().now()))
     onboard(api, "LEEDS-DERM")
     alice, bob = api.patient("alice"), api.patient("bob")
     for _ in range(10):

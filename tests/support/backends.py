@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shared_code import settings as names
+from tests.support.cosmos_policy import indexing_policy
 from tests.support.emulators import AZURITE_ACCOUNT, AZURITE_KEY
 
 # cosmosdb-server does not check keys; any base64 string is accepted.
@@ -96,6 +97,7 @@ def azure_family(clients: dict[str, Any]) -> Family:
             client.clear_messages()
     database = cosmos.create_database(f"test-{uuid.uuid4().hex[:12]}")
     for container in (*names.DOCUMENT_CONTAINERS, "contract"):
-        database.create_container(container, partition_key=PartitionKey(path=names.PARTITION_KEY_PATH))
+        database.create_container(container, partition_key=PartitionKey(path=names.PARTITION_KEY_PATH),
+                                  indexing_policy=indexing_policy(container))
     return Family("azure", AzureBlobStore(blob), CosmosDocumentStore(database), AzureQueue(queue),
                   blob_oauth=clients["blob_oauth"])

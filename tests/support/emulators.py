@@ -4,9 +4,10 @@
   `--oauth basic`), `--skipApiVersionCheck`, loopback only, a temporary directory, free ports.
 - @vercel/cosmosdb-server over HTTPS with its own self-signed certificate, loopback, a free port.
 
-Used by `scripts/with_emulators.py` (what `make test` runs) and, when pytest is started directly,
-by the session fixture in tests/conftest.py. Stopping is bounded: SIGTERM to the process group,
-then SIGKILL to the emulator's own pid (Azurite may ignore SIGTERM).
+Used by `scripts/with_emulators.py` (what `make test` runs: one set per pytest-xdist worker, each
+exported under the worker's suffix, see `for_worker`) and, when a worker finds no set of its own
+(pytest started directly), by the session fixture in tests/conftest.py. Stopping is bounded:
+SIGTERM to the process group, then SIGKILL to the emulator's own pid (Azurite may ignore SIGTERM).
 """
 from __future__ import annotations
 
@@ -26,6 +27,17 @@ BIN = REPO / "node_modules" / ".bin"
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 ENV_NAMES = ("TEST_AZURITE_BLOB_URL", "TEST_AZURITE_QUEUE_URL", "TEST_AZURITE_CA", "TEST_COSMOS_URL")
+
+
+def for_worker(env: dict[str, str], worker: str) -> dict[str, str]:
+    """One set's TEST_* variables as exported for the xdist worker `worker` ("gw0", ...)."""
+    return {f"{name}_{worker.upper()}": value for name, value in env.items()}
+
+
+def exported_for(worker: str) -> dict[str, str] | None:
+    """The set `for_worker` exported for `worker`, under the plain TEST_* names; None if there is none."""
+    env = {name: os.environ.get(f"{name}_{worker.upper()}", "") for name in ENV_NAMES}
+    return env if all(env.values()) else None
 
 
 def free_port() -> int:

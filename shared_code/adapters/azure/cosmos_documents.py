@@ -86,7 +86,10 @@ class CosmosDocumentStore:
             params.append({"name": f"@v{n}", "value": value})
         _check_field(query.order_by)
         direction = "DESC" if query.descending else "ASC"
-        sql = f"SELECT * FROM c WHERE {' AND '.join(clauses)} ORDER BY c.{query.order_by} {direction}"
+        # ORDER BY the index's fields (the equality fields lead; each has one value, so the order is
+        # the same): only then is the page read from the composite index in index order.
+        order = ", ".join(f"c.{field} {direction}" for field in query.index_fields())
+        sql = f"SELECT * FROM c WHERE {' AND '.join(clauses)} ORDER BY {order}"
         pages = self._c(container).query_items(
             sql, parameters=params, partition_key=query.partition_key, max_item_count=query.limit
         ).by_page(query.continuation)

@@ -147,7 +147,7 @@ class SqliteDocumentStore:
             where.append(f"json_extract(body, '$.{field}') IS ?")
             params.append(_sqlite_value(value))
         _check_field(query.order_by)
-        self._ensure_index((*query.equals, query.order_by))
+        self._ensure_index(query.index_fields())
         order_expr = f"json_extract(body, '$.{query.order_by}')"
         direction = "DESC" if query.descending else "ASC"
         if query.continuation:

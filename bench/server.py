@@ -54,6 +54,15 @@ def main() -> None:
     from functions.http_app import create_api
 
     api = create_api()
+    # The framework's floor: the same bytes from memory through FastAPI and the app's middleware (no
+    # token, no store, no decryption), so a ratio can be read as framework vs the work of the route.
+    from fastapi import Response
+
+    async def framework_bytes(name: str) -> Response:
+        content_type, data = _bytes[name]
+        return Response(data, media_type=content_type.decode())
+
+    api.add_api_route("/bench/framework-bytes/{name}", framework_bytes, methods=["GET"], include_in_schema=False)
 
     async def app(scope, receive, send):
         if scope["type"] == "http" and scope["path"] == "/bare":

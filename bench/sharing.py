@@ -1,7 +1,8 @@
 """Section 6: image views. The patient's own view and the clinician's (through a share: the access
 gate, decryption, the audit entry) of a 300 KB JPEG, against a bare endpoint serving the same bytes
 from memory on the same server, measured as bench/measure.py says; and the store reads one
-clinician view costs."""
+clinician view costs. Beside them, the same bytes through FastAPI and the app's middleware with
+nothing else: the floor the framework sets for any route."""
 from __future__ import annotations
 
 from bench.fixtures import jpeg_of_size
@@ -9,6 +10,7 @@ from bench.measure import compare, header, line
 from tests.support import steps
 
 BARE = "bare endpoint, same bytes from memory"
+FRAMEWORK = "same bytes through FastAPI + middleware"
 OWN = "patient's own view (account, decrypt)"
 THEIRS = "clinician's view (gate, decrypt, audit)"
 
@@ -30,11 +32,11 @@ def run() -> None:
             assert client.get(theirs, headers=scene.cal).status_code == 200
         after = client.get("/bench/reads").json()
         per_view = {k: (after.get(k, 0) - before.get(k, 0)) / views for k in ("point", "query")}
-        results = compare(client, {BARE: ("/bare-bytes/image", None), OWN: (own, scene.alice),
-                                   THEIRS: (theirs, scene.cal)}, baseline=BARE, pid=server.pid)
+        results = compare(client, {BARE: ("/bare-bytes/image", None), FRAMEWORK: ("/bench/framework-bytes/image", None),
+                                   OWN: (own, scene.alice), THEIRS: (theirs, scene.cal)}, baseline=BARE, pid=server.pid)
         print("6. image views (300 KB JPEG), one keep-alive client, same server")
         print(header(cpu=True))
-        for name in (BARE, OWN, THEIRS):
+        for name in (BARE, FRAMEWORK, OWN, THEIRS):
             print(line(name, results[name]))
         print(f"   store reads per clinician view: {per_view['point']:.1f} point, {per_view['query']:.1f} query"
               "  (the access check itself: membership, clinic, grant, image)")

@@ -55,8 +55,7 @@ def create_referral(clinicId: str, body: ReferralIn, response: Response, access:
 def list_referrals(
         clinicId: str, access: Access, referrals: Referrals, p: Clinician, page: Page,
         direction: Literal["sent", "received"] = Query(description="Which side's list."),
-        status: ReferralStatus | None = Query(None, description="Only referrals in this state (for `sent`: filters "
-                                                                 "each page)."),
+        status: ReferralStatus | None = Query(None, description="Only referrals in this state."),
 ) -> ListOf[ReferralSummary]:
     caller = access.clinic(p, clinicId)
     if direction == "sent":

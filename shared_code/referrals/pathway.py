@@ -81,10 +81,10 @@ class ReferralPathway:
 
     def sent(self, access: ClinicAccess, limit: int, continuation: str | None,
              status: ReferralStatus | None = None) -> tuple[list[ReferralSummary], str | None]:
-        """The clinic's referrals, newest first (`status` filters this page only)."""
-        referrals, continuation = self._records.sent_page(access.clinic_id, limit, continuation)
+        """The clinic's referrals, newest first [in `status`]."""
+        referrals, continuation = self._records.sent_page(access.clinic_id, status, limit, continuation)
         now = self._clock.now()
-        return [summary(r, now) for r in referrals if status is None or r.status is status], continuation
+        return [summary(r, now) for r in referrals], continuation
 
     def received(self, access: ClinicAccess, status: ReferralStatus | None, limit: int,
                  continuation: str | None) -> tuple[list[ReferralSummary], str | None]:

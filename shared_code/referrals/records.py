@@ -5,7 +5,8 @@ Where each lives (container / partition / id):
                   history, consents, lesions, status, clock, outcome, decision support, its history of
                   state changes; the receiving service's worklist is a single-partition query on it)
 - SentReferral    clinics / referringClinicId / referralId  (the referring clinic's pointer: its "sent"
-                  list and how a referring member finds the referral; written once, never changed)
+                  list and how a referring member finds the referral; its `status` follows the
+                  referral's, so the sent list filters by status in its query)
 - ReferralImage   clinics / serviceClinicId / imageId       (one photograph of a lesion: shared_code/referrals/images.py)
 - ReferralClock   directory / `referral-clock` / referralId (what the review-clock timers find referrals by)
 - ReferralDigest  directory / `referral-digest` / serviceClinicId (the day a service's due-today digest went)
@@ -318,6 +319,14 @@ class SentReferral(Record):
     referral_id: str
     service_clinic_id: str
     created_at: str
+    # The referral's status as last written (shared_code/referrals/writes.py keeps it after each
+    # change): what the sent list's status filter queries. The referral itself stays the authority.
+    status: ReferralStatus | None = None
+
+    @classmethod
+    def of(cls, referral: "Referral") -> "SentReferral":
+        return cls(id=referral.id, referral_id=referral.id, service_clinic_id=referral.service_clinic_id,
+                   created_at=referral.created_at, status=referral.status)
 
 
 class ReferralClock(Record):

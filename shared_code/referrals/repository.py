@@ -31,10 +31,12 @@ class ReferralRepository:
         """The referral, then the referring clinic's pointer to it. A referral whose pointer was never
         written is a draft no one can reach (the service never sees drafts)."""
         stored = self._documents.create(CLINICS, referral.service_clinic_id, doc_of(referral))
-        pointer = SentReferral(id=referral.id, referral_id=referral.id, service_clinic_id=referral.service_clinic_id,
-                               created_at=referral.created_at)
-        self._documents.create(CLINICS, referral.referring_clinic_id, doc_of(pointer))
+        self._documents.create(CLINICS, referral.referring_clinic_id, doc_of(SentReferral.of(referral)))
         return Referral.from_stored(stored)
+
+    def point(self, referral: Referral) -> None:
+        """The referring clinic's pointer brought in step with `referral` as written (its status)."""
+        self._documents.upsert(CLINICS, referral.referring_clinic_id, doc_of(SentReferral.of(referral)))
 
     def replace(self, referral: Referral, event_id: str | None = None) -> Referral:
         """If-match the version `referral` was read at (PreconditionFailed if it changed since)."""
@@ -72,13 +74,18 @@ class ReferralRepository:
         query = Query(service_clinic_id, {"type": "referral"}, order_by="createdAt", limit=paging.MAX_LIMIT)
         return (Referral.from_stored(s) for s in paging.every(self._documents, CLINICS, query))
 
-    def sent_page(self, referring_clinic_id: str, limit: int,
+    def sent_page(self, referring_clinic_id: str, status: ReferralStatus | None, limit: int,
                   continuation: str | None) -> tuple[list[Referral], str | None]:
-        """The referring clinic's referrals, newest first: its pointers (one single-partition page),
-        then each referral by a point read."""
-        page = paging.read_page(self._documents, CLINICS, Query(referring_clinic_id, {"type": "referral-sent"},
-                                                                order_by="createdAt", descending=True, limit=limit,
+        """The referring clinic's referrals, newest first [in `status`]: its pointers (one
+        single-partition page, filtered in the query), then each referral by a point read. A pointer
+        whose status lags its referral's (its write after the change failed, writes.py) is left out
+        rather than shown under a status the referral no longer has."""
+        equals: dict = {"type": "referral-sent"}
+        if status is not None:
+            equals["status"] = status.value
+        page = paging.read_page(self._documents, CLINICS, Query(referring_clinic_id, equals, order_by="createdAt",
+                                                                descending=True, limit=limit,
                                                                 continuation=continuation))
         pointers = [SentReferral.from_stored(s) for s in page.items]
         found = (self.get(p.service_clinic_id, p.referral_id) for p in pointers)
-        return [r for r in found if r is not None], page.continuation
+        return [r for r in found if r is not None and (status is None or r.status is status)], page.continuation

@@ -11,8 +11,9 @@ names the referral and the length of its log, so a second submission (after info
 requested) is a second notification, and a retried one is not.
 
 After each successful write the review clock's index is kept (`Deadlines.track`): the timers find
-referrals through it. A failure there is logged, not answered: the change has happened, and
-answering 500 would invite a retry that the state table then refuses."""
+referrals through it; and the referring clinic's pointer takes the referral's status (its sent list
+filters on it). A failure there is logged, not answered: the change has happened, and answering 500
+would invite a retry that the state table then refuses; the next change of the referral repairs both."""
 from __future__ import annotations
 
 import logging
@@ -66,10 +67,11 @@ class ReferralWrites:
         raise Busy("The referral is being changed by someone else; try again.", retry_after=1)
 
     def track(self, referral: Referral) -> None:
-        try:
-            self._deadlines.track(referral)
-        except Exception as exc:  # noqa: BLE001 - see the module docstring
-            log.warning("referral clock not tracked: referral=%s error=%s", referral.id, type(exc).__name__)
+        for index, keep in (("referral clock", self._deadlines.track), ("sent pointer", self._records.point)):
+            try:
+                keep(referral)
+            except Exception as exc:  # noqa: BLE001 - see the module docstring
+                log.warning("%s not kept: referral=%s error=%s", index, referral.id, type(exc).__name__)
 
     def _write(self, referral: Referral, notice: Notice | None) -> Referral:
         if notice is None:

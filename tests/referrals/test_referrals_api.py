@@ -164,6 +164,20 @@ def test_the_worklist_is_soonest_due_first_with_its_sla(scene):
         (asked, "information_requested"), (second, "awaiting_review"), (first, "awaiting_review")]
 
 
+def test_the_referrers_list_filtered_by_status_gives_full_pages_and_follows_each_change(scene):
+    """The status filter is the query's (the referring clinic's pointers carry the status), so a page
+    holds `limit` referrals in that status, however many newer ones are in another."""
+    submitted = scene.submitted()["id"]
+    drafts = [scene.draft()["id"] for _ in range(2)]  # newer than the submitted one
+    page = scene.worklist("sent", status="awaiting_review", limit=1)
+    assert [i["id"] for i in page["items"]] == [submitted] and page["continuation"] is None
+    assert sorted(i["id"] for i in scene.worklist("sent", status="draft", limit=2)["items"]) == sorted(drafts)
+    scene.outcome(submitted)
+    assert scene.worklist("sent", status="awaiting_review")["items"] == []
+    assert [(i["id"], i["status"]) for i in scene.worklist("sent", status="outcome_sent")["items"]] == [
+        (submitted, "outcome_sent")]
+
+
 def test_each_side_reads_the_referral_and_only_the_service_sees_decision_support(scene):
     referral_id = scene.submitted()["id"]
     mine = scene.get(referral_id)

@@ -133,7 +133,25 @@ def test_a_failing_clock_index_never_fails_a_change_that_happened(clock, caplog)
     written = ReferralWrites(records, outbox=None, deadlines=Deadlines(fail=True)).update(draft, submit)
     assert written.status is ReferralStatus.AWAITING_REVIEW
     assert records.get("cl_derm", "rf_1").status is ReferralStatus.AWAITING_REVIEW
-    assert "referral clock not tracked: referral=rf_1" in caplog.text
+    assert "referral clock not kept: referral=rf_1" in caplog.text
+
+
+def test_the_sent_pointer_follows_the_status_and_a_failing_write_of_it_never_fails_the_change(clock, caplog):
+    class PointerDown(ReferralRepository):
+        def point(self, referral):
+            raise TimeoutError()
+
+    documents = fakes.adapters(clock).documents
+    records, draft = stored(documents)
+    written = ReferralWrites(PointerDown(documents), outbox=None, deadlines=Deadlines()).update(draft, submit)
+    assert written.status is ReferralStatus.AWAITING_REVIEW
+    assert "sent pointer not kept: referral=rf_1" in caplog.text
+    assert records.sent(written.referring_clinic_id, "rf_1").status is ReferralStatus.DRAFT  # lags, and
+    assert records.sent_page(written.referring_clinic_id, ReferralStatus.DRAFT, 50, None)[0] == []  # is not shown
+    records.point(written)  # what the next change's write does
+    assert records.sent(written.referring_clinic_id, "rf_1").status is ReferralStatus.AWAITING_REVIEW
+    [found], _ = records.sent_page(written.referring_clinic_id, ReferralStatus.AWAITING_REVIEW, 50, None)
+    assert found.id == "rf_1"
 
 
 def logged(referral, to: str):

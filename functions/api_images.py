@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -12,13 +11,12 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from shared_code.api_schemas import ListOf
-from shared_code.http.common import Page, image_response, require_json
-from shared_code.http.deps import Edits, Folders, Images, Ingest, Patient, get_container
+from shared_code.http.common import AdmittedBody, Page, admitted_body, image_response, require_json
+from shared_code.http.deps import Edits, Folders, Images, Ingest, Patient
 from shared_code.http.offload import stores_only
 from shared_code.http.problems import Problem, validation_problem
-from shared_code.http.openapi import INTEGRITY, KEY_SERVICE, NOT_READY, problem
+from shared_code.http.openapi import INTEGRITY, KEY_SERVICE, NOT_READY, UPLOAD_UNAVAILABLE, problem
 from shared_code.http.routing import ApiRoute
-from shared_code.images.admission import upload_admission
 from shared_code.images.contract import ImageStream
 from shared_code.images.records import ImageRecord, ImageStatus
 from shared_code.images.schemas import Image, ImagePatch, Template, TemplateIn, UploadStart, UploadTicket, View
@@ -27,10 +25,7 @@ router = APIRouter(route_class=ApiRoute, tags=["patient: images"])
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif")
 _upload_fields = TypeAdapter(UploadStart)
-# The 503s of a route that processes an upload's bytes.
-UPLOAD_UNAVAILABLE = {503: problem("`key-service-unavailable`: the key service did not answer; or `uploads-busy`: "
-                                   "this instance is processing as many uploads as it may and nothing was stored. "
-                                   "Retry after Retry-After.")}
+
 
 
 def _image(image: ImageRecord) -> Image:
@@ -57,33 +52,6 @@ async def upload_image(folderId: str, request: Request, response: Response, inge
                                         taken_at=meta.takenAt, note=meta.note, view=meta.view)
     response.headers["Location"] = f"/api/images/{image.id}"
     return _image(image)
-
-
-@dataclass
-class AdmittedBody:
-    """An upload's bytes while it holds one of the instance's upload slots; emptied as it gives it back."""
-
-    data: bytes
-
-
-@asynccontextmanager
-async def admitted_body(request: Request) -> AsyncIterator[AdmittedBody]:
-    """The request's bytes, read only once this instance may process them (shared_code/images/
-    admission.py), else 503 `uploads-busy` with the body unread; process them inside the `async
-    with`. They are dropped before the slot is given back, so the next upload's memory never adds
-    to this one's: not `request.body()`, which keeps them on the request until the answer is sent."""
-    async with upload_admission(get_container(request).settings).slot():
-        # Into one growing buffer, each chunk dropped as it is copied: a list of the chunks, joined,
-        # would scatter the body over the heap in pieces the allocator keeps after they are freed.
-        received = bytearray()
-        async for chunk in request.stream():
-            received += chunk
-        body = AdmittedBody(bytes(received))
-        del received
-        try:
-            yield body
-        finally:
-            body.data = b""
 
 
 @asynccontextmanager

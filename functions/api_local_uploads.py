@@ -10,8 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from functions.api_images import admitted_body
 from shared_code.errors import UploadUrlInvalid
+from shared_code.http.common import admitted_body
 from shared_code.http.deps import AppAdapters, AppClock, Incoming
 from shared_code.http.openapi import problem
 from shared_code.http.problems import Problem

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from functions.api_images import IMAGE_TYPES, UPLOAD_UNAVAILABLE, direct_upload, image_response
+from functions.api_images import IMAGE_TYPES, direct_upload, image_response
 from shared_code.access import Side
 from shared_code.http.deps import Access, Clinician, ReferralImagesService
-from shared_code.http.openapi import INTEGRITY, KEY_SERVICE, problem
+from shared_code.http.openapi import INTEGRITY, KEY_SERVICE, UPLOAD_UNAVAILABLE, problem
 from shared_code.http.problems import validation_problem
 from shared_code.http.routing import ApiRoute
 from shared_code.images.contract import Variant

@@ -26,7 +26,7 @@ def onboard_clinic(body: ClinicIn, response: Response, clinics: Clinics, p: Plat
 @router.get("", response_model=ListOf[Clinic], description="Newest first.")
 def list_clinics(clinics: Clinics, p: PlatformAdmin, page: Page) -> ListOf[Clinic]:
     items, continuation = clinics.list(page.limit, page.continuation)
-    return ListOf[Clinic](items=[Clinic.model_validate(c) for c in items], continuation=continuation)
+    return ListOf[Clinic].page(items, continuation)
 
 
 @router.patch("/{clinicId}", response_model=Clinic, dependencies=[Depends(require_json)],

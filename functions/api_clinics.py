@@ -32,7 +32,7 @@ def list_members(clinicId: str, access: Access, members: Members, p: Clinician,
                  page: Page) -> ListOf[Member]:
     access.clinic(p, clinicId, admin=True)
     items, continuation = members.list(clinicId, page.limit, page.continuation)
-    return ListOf[Member](items=[Member.model_validate(m.public()) for m in items], continuation=continuation)
+    return ListOf[Member].page((m.public() for m in items), continuation)
 
 
 @router.post("/{clinicId}/members", status_code=201, response_model=Member, dependencies=[Depends(require_json)],

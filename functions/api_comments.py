@@ -21,7 +21,7 @@ router = APIRouter(route_class=ApiRoute, tags=["comments"])
 @stores_only
 def list_comments(folderId: str, comments: Comments, caller: Patient, page: Page) -> ListOf[Comment]:
     items, continuation = comments.list(caller.patient_id, folderId, page.limit, page.continuation)
-    return ListOf[Comment](items=[Comment.model_validate(c.public()) for c in items], continuation=continuation)
+    return ListOf[Comment].page((c.public() for c in items), continuation)
 
 
 @router.post("/api/folders/{folderId}/comments", status_code=201, response_model=Comment,

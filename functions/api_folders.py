@@ -24,7 +24,7 @@ def create_folder(body: FolderIn, response: Response, folders: Folders, caller: 
 @stores_only
 def list_folders(folders: Folders, caller: Patient, page: Page) -> ListOf[Folder]:
     items, continuation = folders.list(caller.patient_id, page.limit, page.continuation)
-    return ListOf[Folder](items=[Folder.model_validate(f.public()) for f in items], continuation=continuation)
+    return ListOf[Folder].page((f.public() for f in items), continuation)
 
 
 @router.get("/{folderId}", response_model=Folder)

@@ -99,7 +99,7 @@ def list_images(folderId: str, folders: Folders, images: Images, caller: Patient
     folders.get(caller.patient_id, folderId)
     items, continuation = images.list_folder(caller.patient_id, folderId, status=ImageStatus(status) if status else None,
                                              limit=page.limit, continuation=page.continuation)
-    return ListOf[Image](items=[_image(i) for i in items], continuation=continuation)
+    return ListOf[Image].page((i.public() for i in items), continuation)
 
 
 @router.get("/api/images/{imageId}", response_model=Image)

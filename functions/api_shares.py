@@ -40,7 +40,7 @@ def create_share(folderId: str, body: ShareIn, grants: Grants, caller: Patient) 
             description="The folder's shares, newest first, each with its status now.")
 def list_shares(folderId: str, grants: Grants, caller: Patient, page: Page) -> ListOf[Grant]:
     items, continuation = grants.list_for_folder(caller.patient_id, folderId, page.limit, page.continuation)
-    return ListOf[Grant](items=[Grant.model_validate(g) for g in items], continuation=continuation)
+    return ListOf[Grant].page(items, continuation)
 
 
 @router.delete("/api/shares/{grantId}", status_code=204, tags=["patient: sharing"],
@@ -56,8 +56,7 @@ def revoke_share(grantId: str, grants: Grants, caller: Patient) -> Response:
 @stores_only
 def access_log(audit: Audit, caller: Patient, page: Page) -> ListOf[AccessLogEntry]:
     entries, continuation = audit.access_log(caller.principal, caller.patient_id, page.limit, page.continuation)
-    return ListOf[AccessLogEntry](items=[AccessLogEntry.model_validate(e.public()) for e in entries],
-                                  continuation=continuation)
+    return ListOf[AccessLogEntry].page((e.public() for e in entries), continuation)
 
 
 # --- clinician ---
@@ -68,7 +67,7 @@ def worklist(clinicId: str, access: Access, grants: Grants, p: Clinician, page: 
              status: GrantStatus | None = Query(None)) -> ListOf[Grant]:
     access.clinic(p, clinicId)
     items, continuation = grants.worklist(clinicId, status, page.limit, page.continuation)
-    return ListOf[Grant](items=[Grant.model_validate(g) for g in items], continuation=continuation)
+    return ListOf[Grant].page(items, continuation)
 
 
 @router.get(_CLINIC_SHARE, response_model=GrantDetail, tags=["clinician: shares"],

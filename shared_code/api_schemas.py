@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Iterable, Self, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -55,6 +55,12 @@ class Response(BaseModel):
 class ListOf(Response, Generic[T]):
     items: list[T]
     continuation: str | None = Field(None, description="Pass back as ?continuation= for the next page; null at the end.")
+
+    @classmethod
+    def page(cls, items: Iterable[Any], continuation: str | None) -> Self:
+        """A page from its items' API shapes (dicts), validated in one call: item by item, a page of
+        50 spends more on the calls than on the checks (`make bench`, section 6)."""
+        return cls.model_validate({"items": list(items), "continuation": continuation})
 
 
 def email_address(value: str | None) -> str | None:

@@ -3,9 +3,9 @@ for clinicians lives in `shared_code.access`; a patient only ever reaches their 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.security import HTTPBearer
 
 from shared_code.accounts.records import AccountRecord
@@ -57,34 +57,32 @@ def _validated(request: Request) -> Principal | None:
                       headers=_UNAUTHENTICATED) from None
 
 
-class _BearerCaller(HTTPBearer):
-    """The caller, as one dependency that is also the bearer scheme of the OpenAPI document (a
-    `SecurityBase`): a chain of dependencies (the scheme, an optional caller, a required one) costs
-    FastAPI a resolution step each on every request. `async`, like the gates built on it: validating
-    a token is CPU work (a signature check at most, once per token: tokens.py), less than a hop to the
-    thread pool and back, which FastAPI makes for every plain `def` dependency. Routes with a body
-    already authenticate on the event loop (routing.py)."""
+class Caller(HTTPBearer):
+    """Who may call a route, as one dependency: a valid bearer token (401), with `role` (403
+    role-required), and for `with_account` a patient account that exists and is not being erased
+    (404 account-not-found; the value is then a `PatientCaller`). It is also the bearer scheme of the
+    OpenAPI document (a `SecurityBase`), and openapi.py derives each route's 401/403/404 from it.
 
-    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        return authenticate(request, required=True)
+    One dependency, not a chain (the scheme, the caller, the role, the account): FastAPI spends a
+    resolution step on every dependency of every request, more than each of these checks costs.
+    `async`: checking a token is CPU work (a signature at most once per token: tokens.py), less than
+    a hop to the thread pool and back, which FastAPI makes for every plain `def` dependency; the
+    account is read where `@stores_only` says (offload.py). Routes with a body already authenticate
+    on the event loop (routing.py)."""
 
+    def __init__(self, role: str | None = None, *, with_account: bool = False):
+        super().__init__(auto_error=False, scheme_name="HTTPBearer",
+                         description="A JWT from a trusted issuer (or, locally, POST /api/dev/tokens).")
+        self.role = role
+        self.with_account = with_account
 
-principal = _BearerCaller(auto_error=False, scheme_name="HTTPBearer",
-                          description="A JWT from a trusted issuer (or, locally, POST /api/dev/tokens).")
-
-
-def _role(role: str):
-    async def gate(p: Principal = Depends(principal)) -> Principal:
-        if not p.has(role):
-            raise RoleRequired(role)
+    async def __call__(self, request: Request) -> Any:  # type: ignore[override]
+        p = authenticate(request, required=True)
+        if self.role is not None and not p.has(self.role):
+            raise RoleRequired(self.role)
+        if self.with_account:
+            return await _with_account(request, p)
         return p
-
-    return gate
-
-
-require_patient = _role(PATIENT)
-require_clinician = _role(CLINICIAN)
-require_platform_admin = _role(PLATFORM_ADMIN)
 
 
 @dataclass(frozen=True)
@@ -95,9 +93,16 @@ class PatientCaller:
 
 
 @stores_only
-def patient_with_account(request: Request, p: Principal = Depends(require_patient)) -> PatientCaller:
+def _with_account(request: Request, p: Principal) -> PatientCaller:
     """A patient whose account exists and is not being erased (else AccountNotFound)."""
     pid = p.patient_id
     container = _container(request)
     # Used today: retention's inactivity clock restarts (one write a day at most).
     return PatientCaller(p, pid, container.account_activity.seen(container.accounts.require(pid)))
+
+
+principal = Caller()
+require_patient = Caller(PATIENT)
+require_clinician = Caller(CLINICIAN)
+require_platform_admin = Caller(PLATFORM_ADMIN)
+patient_with_account = Caller(PATIENT, with_account=True)

@@ -8,9 +8,9 @@ the route depends on:
 
 | the route depends on                  | statuses                                   |
 |---------------------------------------|--------------------------------------------|
-| a bearer token (`principal`)          | 401                                        |
-| a role gate (patient, clinician, ...) | 403 `role-required`                        |
-| a patient with an account             | 404 `account-not-found`                    |
+| a caller (`Caller`: a bearer token)   | 401                                        |
+| a caller with a role (patient, ...)   | 403 `role-required`                        |
+| a patient caller with an account      | 404 `account-not-found`                    |
 | the clinicians' access gate (`Access`)| 403 (grant, subscription, purpose), 404    |
 | a path id                             | 404                                        |
 | a JSON body                           | 400 `malformed-json`, 413, 415, 422        |
@@ -30,9 +30,7 @@ from fastapi.routing import APIRoute
 
 from shared_code.http import deps
 from shared_code.http.allow import routes_of
-from shared_code.http.auth import (
-    patient_with_account, principal, require_clinician, require_patient, require_platform_admin,
-)
+from shared_code.http.auth import Caller
 from shared_code.http.common import PageParams, page_params
 from shared_code.http.problems import MEDIA_TYPE, PROBLEM_BASE
 from shared_code.http.routing import calls
@@ -85,23 +83,23 @@ def problem(description: str, schema: str = "Problem") -> dict[str, Any]:
     return {"description": description, "content": {MEDIA_TYPE: {"schema": {"$ref": _REF + schema}}}}
 
 
-_ROLE_GATES = (require_patient, require_clinician, require_platform_admin)
 _ACCESS = deps.Access.__metadata__[0].dependency
 
 
 def derived(route: APIRoute, operation: dict[str, Any]) -> dict[int, str]:
     """The failures that follow from what `route` depends on (see the module's table)."""
     needed = calls(route)
+    callers = [c for c in needed if isinstance(c, Caller)]
     params = {(p.get("in"), p.get("name", "").lower()) for p in operation.get("parameters", [])}
     out: dict[int, str] = {}
-    if principal in needed:
+    if callers:
         out[401] = "`unauthenticated`: no bearer token; `invalid-token`: a token that is not valid."
-    if needed & set(_ROLE_GATES):
+    if any(c.role for c in callers):
         out[403] = "`role-required`: the token lacks the role this operation needs."
     not_found = [f"`{name}`" for kind, name in sorted(params) if kind == "path"]
     if not_found:
         out[404] = "Nothing the caller may see exists at " + ", ".join(not_found) + " (never 403 for another's)."
-    if patient_with_account in needed:
+    if any(c.with_account for c in callers):
         out[404] = (out.get(404, "") + " `account-not-found`: create the account first (PUT /api/me).").strip()
     if _ACCESS in needed:
         out[403] = ("`role-required`, `clinic-admin-required`, `subscription-inactive`, `grant-revoked`, "

@@ -7,7 +7,9 @@ authenticate (401). `ApiRoute` (every router's `route_class`) fixes the order fo
 a JSON body: authentication, then the content type (where the route declares `require_json`), then
 the JSON itself (malformed JSON and invalid UTF-8 are the same `malformed-json` problem), then
 FastAPI's own validation and the handler. It also tells `@stores_only` handlers (offload.py) whether
-the app's stores are in-process. (`allow.py` answers which methods a path allows.)"""
+the app's stores are in-process, gives a route whose inputs are simple its inputs itself
+(resolve.py), and turns a path away without its regular expression when the path cannot match the
+route's template (`added_flat`). (`allow.py` answers which methods a path allows.)"""
 from __future__ import annotations
 
 import email.message
@@ -15,11 +17,14 @@ from typing import Any, Callable
 
 from fastapi import Request
 from fastapi.routing import APIRoute
+from starlette._utils import get_route_path
+from starlette.routing import Match
 
-from shared_code.http.auth import authenticate, principal
+from shared_code.http.auth import Caller, authenticate
 from shared_code.http.common import require_json
 from shared_code.http.offload import in_process_stores
 from shared_code.http.problems import malformed_json
+from shared_code.http.resolve import resolved_here
 
 
 def _json_content(request: Request) -> bool:
@@ -47,8 +52,28 @@ def calls(route: APIRoute) -> set[Callable[..., Any]]:
 
 
 class ApiRoute(APIRoute):
+    # The router tries each route in turn until one matches: with 60 routes, a request for one near
+    # the end paid for the regular expression and FastAPI's bookkeeping of every route before it.
+    _outline: tuple[str, str, int | None] | None = None
+
+    def added_flat(self) -> None:
+        """This route is an entry of the app's own route list (functions/http_app.py), so its template
+        is the whole path it answers: from now on a path that cannot match it is turned away by three
+        string checks, each implied by the template's regular expression (so the answer never changes).
+        Not for a route under `include_router`, whose template lacks the router's prefix."""
+        self._outline = template_outline(self.path)
+
+    def matches(self, scope):
+        # Called for every route before the one that matches: the checks are inlined, not a call each.
+        if self._outline is not None and scope["type"] == "http":
+            head, tail, slashes = self._outline
+            path = scope["path"] if not scope.get("root_path") else get_route_path(scope)
+            if not (path.startswith(head) and path.endswith(tail) and (slashes is None or path.count("/") == slashes)):
+                return Match.NONE, {}
+        return super().matches(scope)
+
     def get_route_handler(self):
-        handler = self._ordered(super().get_route_handler())
+        handler = resolved_here(self) or self._ordered(super().get_route_handler())
 
         async def with_stores(request: Request):
             # Which kind of stores this app has, for `@stores_only` (offload.py) in this request.
@@ -64,7 +89,7 @@ class ApiRoute(APIRoute):
         if self.body_field is None:  # nothing is parsed before the dependencies: their order holds
             return handler
         needed = calls(self)
-        authenticates = principal in needed
+        authenticates = any(isinstance(c, Caller) for c in needed)
         checks_type = require_json in needed
         required = self.body_field.field_info.is_required()
 
@@ -83,3 +108,13 @@ class ApiRoute(APIRoute):
             return await handler(request)
 
         return ordered
+
+
+def template_outline(template: str) -> tuple[str, str, int | None]:
+    """What every path a Starlette template matches has: the literal text before its first
+    parameter, the literal text after its last, and its number of `/` (a parameter matches no `/`;
+    unknown, None, when a `:path` parameter may hold some)."""
+    head = template.split("{", 1)[0]
+    tail = template.rsplit("}", 1)[-1] if "}" in template else template
+    return head, tail, None if ":path}" in template else template.count("/")
+

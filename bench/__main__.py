@@ -3,7 +3,9 @@
 Nothing here asserts a time: it prints. Sections:
   1. cold import of function_app  vs  bare `import azure.functions` (+ the SDKs a naive app imports)
   2. the list endpoints at a page of 50 (folders, images of a folder, the clinic worklist, comments,
-     the access log), each vs a bare endpoint serving the same bytes on the same uvicorn server
+     the access log), each vs a bare endpoint serving the same bytes on the same uvicorn server; the
+     folder page's bytes through FastAPI alone (the framework's floor) and the folder page's own work
+     with no framework (the ceiling any framework could reach: bench/server.py `work_alone`)
   3. image ingest MB/s (1, 8, 40 MB)  vs  a Pillow decode + AES-GCM + durable file write of the same
      bytes (the issue's baseline), with raw AES-GCM and azure-storage-blob's client-side encryption v2
      (a peer) beside it; medians of interleaved rounds with the spread
@@ -11,7 +13,8 @@ Nothing here asserts a time: it prints. Sections:
      server under 16 concurrent 8 MB uploads
   5. Key Vault unwraps per 1,000 image views spread over 10 patients
   6. clinician image views per second vs the patient's own and vs a bare endpoint serving the same
-     bytes; store reads per access check (when the sharing area is present)
+     bytes, with the framework's floor and each view's work alone beside them, as in 2; store reads
+     per access check (when the sharing area is present)
   7. scale: one page of 50 of the clinic worklist, the folder list and the referral worklist (all,
      and awaiting review), one run of the reminder timer's query and of the referral clock's, with 100
      vs 100,000 records in the partition (+100,000 in other partitions)

@@ -45,6 +45,51 @@ async def reads(scope, receive, send):
     await send({"type": "http.response.body", "body": body})
 
 
+def work_alone(api):
+    """`GET /bench/work/<an API path>`: that route's own work with no framework around it, no
+    middleware, no router, no dependency solver: its endpoint called with its inputs (the path's
+    values, its providers awaited on the request, the query's values), its answer sent (a model as
+    the JSON FastAPI would send). What is left between this and the bare endpoint is the work itself
+    (the token, reads, decryption, the audit entry, building the page), so a ratio here is the best
+    any framework could give that route on this server. The bench checks the bytes are the API's."""
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Match
+
+    from shared_code.http.offload import in_process_stores
+    from shared_code.http.routing import ApiRoute
+
+    routes = [r for r in api.router.routes if isinstance(r, ApiRoute)]
+    found: dict[str, tuple] = {}  # path -> (route, its match): not even the routing is measured
+
+    async def app(scope, receive, send):
+        inner = dict(scope, path=scope["path"][len("/bench/work"):], app=api)
+        if inner["path"] not in found:
+            found[inner["path"]] = next((r, c) for r in routes for m, c in [r.matches(inner)] if m == Match.FULL)
+        route, child = found[inner["path"]]
+        inner.update(child)
+        request = Request(inner, receive)
+        token = in_process_stores.set(True)
+        try:
+            values = {f.name: request.path_params[f.alias] for f in route.dependant.path_params}
+            for sub in route.dependant.dependencies:
+                if sub.query_params:  # paging: the query's values, as the field's type
+                    given = {f.name: f.field_info.annotation(request.query_params[f.alias])
+                             if f.alias in request.query_params and f.field_info.annotation is int
+                             else request.query_params.get(f.alias, f.field_info.default) for f in sub.query_params}
+                    values[sub.name] = await sub.call(**given)
+                else:
+                    values[sub.name] = await sub.call(request)
+            answer = await route.endpoint(**values)
+        finally:
+            in_process_stores.reset(token)
+        if not isinstance(answer, Response):
+            answer = Response(answer.model_dump_json(by_alias=True), media_type="application/json")
+        await answer(scope, receive, send)
+
+    return app
+
+
 def main() -> None:
     port, data_dir = int(sys.argv[1]), sys.argv[2]
     # The clinic-code limits are raised so the bench can make 50 shares in a few seconds; nothing here
@@ -64,7 +109,11 @@ def main() -> None:
 
     api.add_api_route("/bench/framework-bytes/{name}", framework_bytes, methods=["GET"], include_in_schema=False)
 
+    work = work_alone(api)
+
     async def app(scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith("/bench/work/"):
+            return await work(scope, receive, send)
         if scope["type"] == "http" and scope["path"] == "/bare":
             return await bare(scope, receive, send)
         if scope["type"] == "http" and scope["path"].startswith("/bare-bytes/"):

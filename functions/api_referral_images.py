@@ -16,6 +16,7 @@ from functions.api_images import IMAGE_TYPES, direct_upload, image_response
 from shared_code.access import Side
 from shared_code.http.deps import Access, Clinician, ReferralImagesService
 from shared_code.http.openapi import INTEGRITY, KEY_SERVICE, UPLOAD_UNAVAILABLE, problem
+from shared_code.http.offload import stores_only
 from shared_code.http.problems import validation_problem
 from shared_code.http.routing import ApiRoute
 from shared_code.images.contract import Variant
@@ -73,6 +74,7 @@ def _view(clinicId: str, referralId: str, imageId: str, access: Access, images: 
             responses={200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "The decrypted image."},
                        **_BINARY},
             description="Either side: the decrypted photograph (audited in the referral's access log).")
+@stores_only
 def referral_image_content(clinicId: str, referralId: str, imageId: str, access: Access,
                            images: ReferralImagesService, p: Clinician) -> StreamingResponse:
     return _view(clinicId, referralId, imageId, access, images, p, "original")
@@ -82,6 +84,7 @@ def referral_image_content(clinicId: str, referralId: str, imageId: str, access:
             responses={200: {"content": {"image/jpeg": {}}, "description": "A JPEG, longest side at most 512."},
                        **_BINARY},
             description="Either side: the photograph's thumbnail (audited in the referral's access log).")
+@stores_only
 def referral_image_thumbnail(clinicId: str, referralId: str, imageId: str, access: Access,
                              images: ReferralImagesService, p: Clinician) -> StreamingResponse:
     return _view(clinicId, referralId, imageId, access, images, p, "thumbnail")

@@ -18,7 +18,6 @@ from shared_code.lazy import Lazy
 from shared_code.http import problems
 from shared_code.http.idempotency import IdempotencyMiddleware
 from shared_code.http.middleware import RequestContextMiddleware
-from shared_code.http.routing import ApiRoute
 from shared_code.http.unhandled import UnhandledErrors
 from shared_code.observability import configure_logging
 from shared_code.settings import Settings
@@ -102,6 +101,8 @@ def _add_routes(app: FastAPI, router: APIRouter) -> None:
     carry their prefix, tags and route class themselves, so the include adds nothing to them (the
     OpenAPI document is the same); what is lost is `app.dependency_overrides`, which nothing uses:
     tests build the app on a container of their own."""
+    from shared_code.http.routing import ApiRoute  # here, not at import: it imports the image records (Pillow)
+
     for route in router.routes:
         if isinstance(route, ApiRoute):
             route.added_flat()

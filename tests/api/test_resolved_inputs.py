@@ -1,6 +1,7 @@
 """Routes whose inputs the app gives without FastAPI's solver (shared_code/http/resolve.py) answer
-exactly as FastAPI's solver would: the same status, headers and bytes for the image views, whoever
-asks and whatever they ask for, and each clinician view is audited once either way."""
+exactly as FastAPI's solver would: the same status, headers and bytes for the image views (a
+patient's, a share's, a referral's), whoever asks and whatever they ask for, and each clinician view
+is audited once either way."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -10,11 +11,14 @@ from fastapi.routing import APIRoute, request_response
 from shared_code.http.resolve import resolved_here
 from shared_code.http.routing import ApiRoute
 from tests.support import steps
+from tests.support.referrals import ReferralScene
 
 RESOLVED = {
     "/api/images/{imageId}/content", "/api/images/{imageId}/thumbnail",
     "/api/clinics/{clinicId}/shares/{grantId}/images/{imageId}/content",
     "/api/clinics/{clinicId}/shares/{grantId}/images/{imageId}/thumbnail",
+    "/api/clinics/{clinicId}/referrals/{referralId}/images/{imageId}/content",
+    "/api/clinics/{clinicId}/referrals/{referralId}/images/{imageId}/thumbnail",
 }
 
 
@@ -90,3 +94,27 @@ def test_a_revoked_share_is_refused_on_the_next_view_either_way(api):
 
 def _patient_id(api, scene) -> str:
     return api.container.tokens.validate(scene.alice["Authorization"].split()[1]).patient_id
+
+
+def test_a_referrals_images_answer_both_sides_and_strangers_as_fastapis_solver_would(api):
+    scene = ReferralScene(api)
+    referral_id = scene.draft()["id"]
+    lesion_id = scene.lesion(referral_id)["id"]
+    image_id = scene.image(referral_id, lesion_id, "close_up")["id"]
+    leeds_id, tom = scene.third_clinic()
+    requests = []
+    for what in ("content", "thumbnail"):
+        mine = scene.url(referral_id, f"/images/{image_id}/{what}")
+        theirs = scene.url(referral_id, f"/images/{image_id}/{what}", service=True)
+        requests += [(mine, scene.gp), (theirs, scene.rita), (mine, tom), (theirs, {}),
+                     (f"/api/clinics/{leeds_id}/referrals/{referral_id}/images/{image_id}/{what}", tom),
+                     (scene.url(referral_id, f"/images/i_nothing/{what}"), scene.gp),
+                     (scene.url("r_nothing", f"/images/{image_id}/{what}"), scene.gp)]
+    ours = [_answer(api.client.get(path, headers=headers)) for path, headers in requests]
+    viewed = len(api.container.referral_audit.entries(referral_id))
+    with fastapi_solves(api.client.app):
+        theirs_answers = [_answer(api.client.get(path, headers=headers)) for path, headers in requests]
+    for (path, headers), mine, fastapis in zip(requests, ours, theirs_answers):
+        assert mine == fastapis, (path, headers)
+    assert {status for status, _, _ in ours} >= {200, 401, 404}
+    assert len(api.container.referral_audit.entries(referral_id)) - viewed == sum(s == 200 for s, _, _ in ours)

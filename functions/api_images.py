@@ -1,31 +1,22 @@
 """HTTP: the patient's images — both upload paths, listing, metadata, content, the template."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from urllib.parse import unquote
-
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from shared_code.api_schemas import ListOf
-from shared_code.http.common import AdmittedBody, Page, admitted_body, image_response, require_json
+from shared_code.http.common import Page, image_response, require_json
 from shared_code.http.deps import Edits, Folders, Images, Ingest, Patient
 from shared_code.http.offload import stores_only
-from shared_code.http.problems import Problem, validation_problem
 from shared_code.http.openapi import INTEGRITY, KEY_SERVICE, NOT_READY, UPLOAD_UNAVAILABLE, problem
 from shared_code.http.routing import ApiRoute
+from shared_code.http.uploads import IMAGE_TYPES, direct_upload
 from shared_code.images.contract import ImageStream
 from shared_code.images.records import ImageRecord, ImageStatus
 from shared_code.images.schemas import Image, ImagePatch, Template, TemplateIn, UploadStart, UploadTicket, View
 
 router = APIRouter(route_class=ApiRoute, tags=["patient: images"])
-
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif")
-_upload_fields = TypeAdapter(UploadStart)
-
 
 
 def _image(image: ImageRecord) -> Image:
@@ -52,31 +43,6 @@ async def upload_image(folderId: str, request: Request, response: Response, inge
                                         taken_at=meta.takenAt, note=meta.note, view=meta.view)
     response.headers["Location"] = f"/api/images/{image.id}"
     return _image(image)
-
-
-@asynccontextmanager
-async def direct_upload(request: Request, takenAt: str | None, note: str | None,
-                        view: str | None) -> AsyncIterator[tuple[UploadStart, AdmittedBody]]:
-    """A direct upload's fields (query parameters, or headers of the same names) and its bytes
-    (`admitted_body`), as a patient's and a referral's upload take them: 415 for another content
-    type, 422 for a bad field, before waiting for a slot."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in IMAGE_TYPES:
-        raise Problem(415, detail="Send the image as image/jpeg, image/png or image/heic.")
-    fields = {"takenAt": takenAt or request.headers.get("takenAt"),
-              "note": note if note is not None else _header_text(request, "note"),
-              "view": view or request.headers.get("view")}
-    try:
-        meta = _upload_fields.validate_python({k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        raise validation_problem(list(exc.errors())) from None
-    async with admitted_body(request) as body:
-        yield meta, body
-
-
-def _header_text(request: Request, name: str) -> str | None:
-    value = request.headers.get(name)
-    return unquote(value) if value is not None else None
 
 
 @router.post("/api/folders/{folderId}/uploads", status_code=201, response_model=UploadTicket,

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from shared_code.errors import UploadUrlInvalid
-from shared_code.http.common import admitted_body
 from shared_code.http.deps import AppAdapters, AppClock, Incoming
 from shared_code.http.openapi import problem
 from shared_code.http.problems import Problem
 from shared_code.http.routing import ApiRoute
+from shared_code.http.uploads import admitted_body
 from shared_code.ports.upload_urls import InvalidUploadToken
 
 router = APIRouter(route_class=ApiRoute, tags=["local development"])

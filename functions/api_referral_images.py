@@ -1,7 +1,7 @@
 """HTTP: a referral's photographs (../shared/API.md "Referrals and triage"): the referrer's direct
 upload per lesion with its `view`, and either side's view of an image or its thumbnail (audited).
 
-The upload takes its fields exactly as a patient's direct upload does (functions/api_images.py
+The upload takes its fields exactly as a patient's direct upload does (shared_code/http/uploads.py
 `direct_upload`), with `view` required; it answers 201, so the Idempotency-Key middleware covers a
 retried upload. Every route goes through `Access` (shared_code/access.py): the upload is the
 referring side's (403 `referral-side-required` for the service), a view either side's, a third
@@ -12,13 +12,14 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from functions.api_images import IMAGE_TYPES, direct_upload, image_response
 from shared_code.access import Side
+from shared_code.http.common import image_response
 from shared_code.http.deps import Access, Clinician, ReferralImagesService
 from shared_code.http.openapi import INTEGRITY, KEY_SERVICE, UPLOAD_UNAVAILABLE, problem
 from shared_code.http.offload import stores_only
 from shared_code.http.problems import validation_problem
 from shared_code.http.routing import ApiRoute
+from shared_code.http.uploads import IMAGE_TYPES, direct_upload
 from shared_code.images.contract import Variant
 from shared_code.images.schemas import ReferralImage, View
 

@@ -1,17 +1,13 @@
 """Small pieces every router uses: JSON-only bodies (415 otherwise), paging parameters, decrypted
-image bytes as a response, and an upload's bytes read within one of the instance's upload slots."""
+image bytes as a response. (An upload's bytes and fields: uploads.py.)"""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from shared_code.http.problems import Problem
-from shared_code.images.admission import upload_admission
 from shared_code.images.contract import ImageStream
 from shared_code.paging import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -55,30 +51,3 @@ def image_response(stream: ImageStream, **headers: str) -> Response:
     if stream.body is not None:
         return Response(stream.body, media_type=stream.content_type, headers=headers)
     return StreamingResponse(stream.chunks, media_type=stream.content_type, headers=headers)
-
-
-@dataclass
-class AdmittedBody:
-    """An upload's bytes while it holds one of the instance's upload slots; emptied as it gives it back."""
-
-    data: bytes
-
-
-@asynccontextmanager
-async def admitted_body(request: Request) -> AsyncIterator[AdmittedBody]:
-    """The request's bytes, read only once this instance may process them (shared_code/images/
-    admission.py), else 503 `uploads-busy` with the body unread; process them inside the `async
-    with`. They are dropped before the slot is given back, so the next upload's memory never adds
-    to this one's: not `request.body()`, which keeps them on the request until the answer is sent."""
-    async with upload_admission(request.app.state.container.get().settings).slot():
-        # Into one growing buffer, each chunk dropped as it is copied: a list of the chunks, joined,
-        # would scatter the body over the heap in pieces the allocator keeps after they are freed.
-        received = bytearray()
-        async for chunk in request.stream():
-            received += chunk
-        body = AdmittedBody(bytes(received))
-        del received
-        try:
-            yield body
-        finally:
-            body.data = b""

@@ -171,7 +171,7 @@ def install(app: FastAPI) -> None:
 
 # Failures several routes share, for their `responses=`.
 KEY_SERVICE = {503: problem("`key-service-unavailable`: the key service did not answer; retry after Retry-After.")}
-# The 503s of a route that processes an upload's bytes (shared_code/http/common.py `admitted_body`).
+# The 503s of a route that processes an upload's bytes (shared_code/http/uploads.py `admitted_body`).
 UPLOAD_UNAVAILABLE = {503: problem("`key-service-unavailable`: the key service did not answer; or `uploads-busy`: "
                                    "this instance is processing as many uploads as it may and nothing was stored. "
                                    "Retry after Retry-After.")}

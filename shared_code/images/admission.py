@@ -5,7 +5,7 @@ Processing holds the body, its sanitised copy, the draft-decoded bitmap and the 
 (`make bench`, section 4: about 2.2x the body for a 40 MiB upload, more for small ones); unbounded,
 16 concurrent 8 MiB uploads took +390-470 MiB, with the default limit of 4 about +125 MiB.
 
-Where it waits: a direct upload asks for its slot before it reads the body (functions/api_images.py
+Where it waits: a direct upload asks for its slot before it reads the body (shared_code/http/uploads.py
 `direct_upload`), so while it waits uvicorn's flow control leaves the rest of the body in the
 client's socket. A caller that waits longer than UPLOAD_WAIT_SECONDS gets `UploadsBusy` (503
 `uploads-busy` with Retry-After): nothing was read or stored.

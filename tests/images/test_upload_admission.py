@@ -52,6 +52,22 @@ def test_a_direct_upload_waits_its_turn_and_is_refused_when_none_comes(api):
     assert [i["id"] for i in _images(api, headers, folder)] == [image["id"]]
 
 
+def test_a_busy_upload_sent_again_with_its_idempotency_key_is_stored_once(api):
+    """The app retries a 503 with the same Idempotency-Key: the refusal claimed nothing, so the retry
+    is processed, and a third send replays it rather than storing the image twice."""
+    patient = api.patient()
+    folder = steps.folder(api, patient)
+    headers = {**patient, "Idempotency-Key": "photo-1"}
+    with _held(api):
+        _refused_busy(steps.post_image(api, headers, folder))
+    stored = steps.post_image(api, headers, folder)
+    assert stored.status_code == 201 and "idempotent-replayed" not in stored.headers
+    again = steps.post_image(api, headers, folder)
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == stored.json()["id"]
+    assert [i["id"] for i in _images(api, headers, folder)] == [stored.json()["id"]]
+
+
 def test_an_upload_urls_bytes_are_refused_unread_and_taken_when_sent_again(api):
     headers = api.patient()
     folder = steps.folder(api, headers)
